@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# cwatch: one Makefile. Generated files go to $(OUT); V=1 shows commands.
+
+OUT ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+# Set VMLINUX_H to a pre-generated header to build without the running kernel's BTF.
+VMLINUX_H ?= $(OUT)/vmlinux.h
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+CFLAGS ?= -O2 -g
+CW_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUT) -Ibpf -Iuser \
+	-DCWATCH_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+# Modules with no BPF, clock or I/O dependencies: linked into the unit tests.
+PURE := model util json
+PURE_SAN_OBJS := $(patsubst %,$(OUT)/san/%.o,$(PURE))
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
+FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.c))
+
+.PHONY: all deps test unit integ demo bench lint clean install
+.DELETE_ON_ERROR:
+
+all: $(OUT)/cwatch $(FIXTURES)
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+$(OUT) $(OUT)/bpf $(OUT)/user $(OUT)/san $(OUT)/san/tests $(OUT)/fixtures:
+	$(Q)mkdir -p $@
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)if [ ! -r $(VMLINUX_BTF) ]; then \
+		echo "cwatch: error: no kernel BTF at $(VMLINUX_BTF); set VMLINUX_BTF=FILE or VMLINUX_H=FILE" >&2; \
+		exit 1; fi
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h bpf/cwatch.h $(VMLINUX_H) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(dir $(VMLINUX_H)) -Ibpf -c $< -o $@
+
+$(OUT)/cwatch.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUT)/cwatch.skel.h: $(OUT)/cwatch.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name cwatch_bpf > $@
+
+$(OUT)/user/%.o: user/%.c $(OUT)/cwatch.skel.h | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) -c $< -o $@
+
+$(OUT)/cwatch: $(USER_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUT)/san/%.o: user/%.c | $(OUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) -O1 -g $(SAN) $(CW_CFLAGS) -c $< -o $@
+
+$(OUT)/san/tests/%.o: tests/unit/%.c | $(OUT)/san/tests
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) -O1 -g $(SAN) $(CW_CFLAGS) -Itests -c $< -o $@
+
+$(OUT)/unit: $(UNIT_OBJS) $(PURE_SAN_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SAN) $^ -o $@
+
+$(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -pthread $< -o $@
+
+# Every test, unit and integration; the last line is "N passed, N failed, N skipped".
+test: deps all $(OUT)/unit
+	$(Q)python3 tests/run.py --build $(OUT)
+
+unit: $(OUT)/unit
+	$(Q)python3 tests/run.py --build $(OUT) --unit-only
+
+demo: deps all
+	$(Q)bash scripts/demo.sh $(OUT)
+
+bench: deps all
+	$(Q)bash scripts/bench.sh $(OUT)
+
+lint: all
+	$(Q)bash -n scripts/*.sh
+	$(Q)python3 -m py_compile tests/run.py tests/integ/*.py
+
+install: $(OUT)/cwatch
+	install -D -m 0755 $(OUT)/cwatch $(DESTDIR)$(PREFIX)/sbin/cwatch
+
+clean:
+	rm -rf $(OUT)
+
+-include $(wildcard $(OUT)/user/*.d $(OUT)/san/*.d $(OUT)/san/tests/*.d)

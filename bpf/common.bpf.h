@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Maps, settings and helpers shared by cwatch's BPF programs. The maps are
+ * __weak so that every concern's object can name them and the linker
+ * (bpftool gen object) keeps one copy; settings are defined in targets.bpf.c.
+ */
+#ifndef CW_COMMON_BPF_H
+#define CW_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "cwatch.h"
+
+#define CW_PAGE_SHIFT 12	/* x86-64 and arm64 with 4 KiB pages */
+#define CW_PAGE_ALIGN(x) (((x) + (1ULL << CW_PAGE_SHIFT) - 1) & ~((1ULL << CW_PAGE_SHIFT) - 1))
+
+/* task_struct.flags: include/linux/sched.h */
+#define CW_PF_EXITING 0x00000004
+/* mmap flags: include/uapi/asm-generic/mman-common.h */
+#define CW_MAP_ANONYMOUS 0x20
+
+/* Settings written by user space between open and load. */
+extern const volatile __u64 cfg_peak_step;	/* bytes between CW_EV_PEAK events */
+extern const volatile __u64 cfg_mmap_min;	/* bytes: smallest mapping that gets a CW_EV_MMAP */
+extern const volatile __u64 cfg_wakeup_bytes;	/* wake the reader once this much is queued */
+extern const volatile __u32 cfg_match;		/* 1: match new processes on exec (--comm/--exe) */
+
+/* Targets and their counters; key tgid. Resized by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_stats);
+	__uint(max_entries, 4096);
+} cw_targets SEC(".maps") __weak;
+
+/* The kernel's hashed mm id (kmem:rss_stat mm_id) -> owning tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 4096);
+} cw_mm SEC(".maps") __weak;
+
+/* Syscall arguments saved at sys_enter for sys_exit; key tid. */
+struct cw_inflight {
+	__u64 a[4];
+	__u32 nr;	/* which syscall, enum cw_mmap_op or 0 for mprotect */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_inflight);
+	__uint(max_entries, 8192);
+} cw_inflight SEC(".maps") __weak;
+
+/* --comm names to match on exec; key the comm, NUL-padded. */
+struct cw_comm_key {
+	char comm[CW_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_comm_key);
+	__type(value, __u32);
+	__uint(max_entries, 64);
+} cw_match_comm SEC(".maps") __weak;
+
+/* --exe files to match on exec; key (kernel dev_t, inode). */
+struct cw_ino_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_ino_key);
+	__type(value, __u32);
+	__uint(max_entries, 64);
+} cw_match_ino SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} cw_events SEC(".maps") __weak;
+
+/* Drop counters, index type * CW_DROP_NR + reason (cwatch.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CW_DROPS_LEN);
+} cw_drops SEC(".maps") __weak;
+
+/* Scratch space for building a cw_stats too big for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_stats);
+	__uint(max_entries, 1);
+} cw_scratch SEC(".maps") __weak;
+
+/* Count one lost record of @type for @reason. */
+static __always_inline void cw_drop(__u32 type, __u32 reason)
+{
+	__u32 idx = type * CW_DROP_NR + reason;
+	__u64 *n = bpf_map_lookup_elem(&cw_drops, &idx);
+
+	if (n)
+		*n += 1;
+}
+
+/* Reserve a ring-buffer record of @size bytes and fill its header. */
+static __always_inline void *cw_reserve(__u32 type, __u32 size, __u32 tgid)
+{
+	struct cw_hdr *h = bpf_ringbuf_reserve(&cw_events, size, 0);
+
+	if (!h) {
+		cw_drop(type, CW_DROP_RINGBUF);
+		return NULL;
+	}
+	h->type = type;
+	h->size = size;
+	h->tgid = tgid;
+	h->tid = (__u32)bpf_get_current_pid_tgid();
+	h->pad = 0;
+	h->instance = 0;
+	h->ts = bpf_ktime_get_ns();
+	return h;
+}
+
+/*
+ * Submit a record without waking the reader, which drains on a timer, unless
+ * the buffer is filling up (DESIGN.md: a wake-up costs 4-10 us per record).
+ */
+static __always_inline void cw_submit(void *rec)
+{
+	__u64 queued = bpf_ringbuf_query(&cw_events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, queued >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+							     BPF_RB_NO_WAKEUP);
+}
+
+/* Raise @p to @v (if higher) at time @now; lock-free across CPUs. */
+static __always_inline void cw_peak_raise(struct cw_peak *p, __u64 v, __u64 now)
+{
+	for (int i = 0; i < 4; i++) {
+		__u64 old = p->value;
+
+		if (v <= old)
+			return;
+		if (__sync_val_compare_and_swap(&p->value, old, v) == old) {
+			p->ts = now;
+			return;
+		}
+	}
+}
+
+/* The live target entry of @tgid, or NULL if it is not a (live) target. */
+static __always_inline struct cw_stats *cw_target(__u32 tgid)
+{
+	struct cw_stats *s = bpf_map_lookup_elem(&cw_targets, &tgid);
+
+	if (!s || (s->flags & CW_F_EXITED))
+		return NULL;
+	return s;
+}
+
+static __always_inline __u32 cw_current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
+/* Recompute the resident peaks of @s after an RSS change, at @now. */
+static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now)
+{
+	__u64 anon = s->rss[CW_RSS_ANON];
+	__u64 file = s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM];
+
+	cw_peak_raise(&s->anon_peak, anon, now);
+	cw_peak_raise(&s->file_peak, file, now);
+	cw_peak_raise(&s->rss_peak, anon + file, now);
+}
+
+/* Update private writable mapped bytes (VmData) of @s from @mm. */
+static __always_inline void cw_data_vm(struct cw_stats *s, struct mm_struct *mm, __u64 now)
+{
+	__u64 v = (__u64)BPF_CORE_READ(mm, data_vm) << CW_PAGE_SHIFT;
+
+	s->data_vm = v;
+	cw_peak_raise(&s->data_vm_peak, v, now);
+}
+
+/* Before 6.2 (commit f1a7941243c1) mm RSS counters were atomics. */
+struct mm_rss_stat___cw {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___cw {
+	struct mm_rss_stat___cw rss_stat;
+} __attribute__((preserve_access_index));
+
+/*
+ * Read @mm's resident counters into @s: the central counts, which lag the true
+ * sums by at most the per-CPU batch; the next kmem:rss_stat event corrects them.
+ */
+static __noinline __s64 cw_rss_read_old(struct mm_struct___cw *mm, int i)
+{
+	return BPF_CORE_READ(mm, rss_stat.count[i & 3].counter);
+}
+
+static __always_inline void cw_rss_seed(struct cw_stats *s, struct mm_struct *mm)
+{
+	bool old = bpf_core_type_exists(struct mm_rss_stat___cw);
+
+	for (int i = 0; i < CW_RSS_NR; i++) {
+		__s64 v;
+
+		if (old)
+			v = cw_rss_read_old((struct mm_struct___cw *)mm, i);
+		else
+			v = BPF_CORE_READ(mm, rss_stat[i].count);
+		s->rss[i] = v > 0 ? (__u64)v << CW_PAGE_SHIFT : 0;
+	}
+}
+
+#endif /* CW_COMMON_BPF_H */

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The ABI between cwatch's BPF programs and user space. It is also the record
+ * layout of recordings, so every change that is not purely additive bumps
+ * CW_ABI_VERSION. Fixed-width types only; every record starts with struct
+ * cw_hdr; explicit padding is zeroed by the producer.
+ */
+#ifndef CWATCH_H
+#define CWATCH_H
+
+#define CW_ABI_VERSION 1
+
+#define CW_COMM_LEN 16
+#define CW_PATH_LEN 256
+
+/* Record types: explicit numbers, never reused. */
+enum cw_type {
+	CW_EV_TARGET_NEW = 1,	/* a process became a target (fork of a target, exec match) */
+	CW_EV_EXEC = 2,		/* a target called execve and it succeeded */
+	CW_EV_EXIT = 3,		/* the last thread of a target exited; carries final figures */
+	CW_EV_PEAK = 4,		/* resident memory rose past the next peak step */
+	CW_EV_MMAP = 5,		/* a large mapping was created or removed */
+	CW_REC_STATS = 64,	/* user space: a periodic snapshot of a target's counters */
+	CW_REC_ATTACH = 65,	/* user space: a target chosen at start (pid, comm, exe, launch) */
+	CW_TYPE_MAX = 66,
+};
+
+/* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
+enum cw_reason {
+	CW_WHY_PID = 1,		/* --pid */
+	CW_WHY_LAUNCH = 2,	/* -- CMD ... */
+	CW_WHY_COMM = 3,	/* --comm matched at start or on exec */
+	CW_WHY_EXE = 4,		/* --exe matched at start or on exec */
+	CW_WHY_FORK = 5,	/* child of a target */
+};
+
+/* Kernel RSS counter members, in the kernel's order (enum MM_*). */
+enum cw_rss {
+	CW_RSS_FILE = 0,
+	CW_RSS_ANON = 1,
+	CW_RSS_SWAP = 2,
+	CW_RSS_SHMEM = 3,
+	CW_RSS_NR = 4,
+};
+
+/* cw_stats.flags */
+#define CW_F_EXITED	0x1	/* the target exited; the entry waits to be reaped */
+#define CW_F_SEEDED	0x2	/* user space seeded the figures from /proc */
+
+/* Every record starts with this. */
+struct cw_hdr {
+	__u16 type;		/* enum cw_type */
+	__u16 size;		/* bytes, header included */
+	__u32 tgid;		/* target process id */
+	__u32 tid;		/* thread that caused the record, 0 for user-space records */
+	__u32 pad;		/* zero */
+	__u64 instance;		/* contract instance, 0 = the target itself */
+	__u64 ts;		/* ns, CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+};
+
+/*
+ * A peak: the value and when it was reached. Peaks before cwatch attached are
+ * seeded from /proc with ts = the attach time.
+ */
+struct cw_peak {
+	__u64 value;		/* bytes or count */
+	__u64 ts;		/* ns, CLOCK_MONOTONIC */
+};
+
+/*
+ * Per-target counters, aggregated in the kernel (map cw_targets, key tgid) and
+ * read by user space on a timer. Byte counts are bytes; counts are events.
+ */
+struct cw_stats {
+	__u64 rss[CW_RSS_NR];		/* bytes resident now, by enum cw_rss */
+	struct cw_peak rss_peak;	/* bytes: file + anon + shmem */
+	struct cw_peak anon_peak;	/* bytes: anon */
+	struct cw_peak file_peak;	/* bytes: file + shmem */
+	__u64 data_vm;			/* bytes of private writable mappings (VmData) */
+	struct cw_peak data_vm_peak;	/* bytes */
+	__u64 page_allocs;		/* pages allocated in the target's context */
+	__u64 mmap_calls;		/* successful mmap calls */
+	__u64 mmap_anon_bytes;		/* bytes mapped anonymously (page-rounded) */
+	__u64 munmap_calls;		/* successful munmap calls */
+	__u64 munmap_bytes;		/* bytes unmapped (page-rounded) */
+	__u64 brk_calls;		/* brk calls */
+	__u64 mremap_calls;		/* successful mremap calls */
+	__u64 mprotect_calls;		/* successful mprotect calls */
+	__u64 threads;			/* threads alive now */
+	struct cw_peak threads_peak;	/* count */
+	__u64 thread_creates;		/* threads started (not the first) */
+	__u64 thread_exits;		/* threads ended (the last one included) */
+	__u64 forks;			/* child processes started */
+	__u64 execs;			/* successful execs */
+	__u64 next_peak_event;		/* bytes: rss_peak that raises the next CW_EV_PEAK */
+	__u32 mm_id;			/* the kernel's hashed id of the current mm */
+	__u32 flags;			/* CW_F_* */
+	__u32 ppid;			/* parent target, 0 if chosen directly */
+	__u32 reason;			/* enum cw_reason */
+	__u64 start_ns;			/* ns, CLOCK_MONOTONIC: when it became a target */
+};
+
+struct cw_ev_target {
+	struct cw_hdr h;
+	__u32 ppid;		/* parent process */
+	__u32 reason;		/* enum cw_reason */
+	char comm[CW_COMM_LEN];
+};
+
+struct cw_ev_exec {
+	struct cw_hdr h;
+	__u32 old_tid;		/* the thread that called exec (becomes the leader) */
+	__u32 pad;
+	char comm[CW_COMM_LEN];
+	char filename[CW_PATH_LEN];	/* as passed to exec, NUL-terminated */
+};
+
+struct cw_ev_exit {
+	struct cw_hdr h;
+	__s32 exit_code;	/* as wait(2) reports it: status << 8 | signal */
+	__u32 pad;
+	struct cw_stats stats;	/* final figures */
+};
+
+struct cw_ev_peak {
+	struct cw_hdr h;
+	__u64 rss;		/* bytes: the new peak */
+	__u64 anon;		/* bytes at that moment */
+	__u64 file;		/* bytes (file + shmem) at that moment */
+};
+
+/* cw_ev_mmap.op */
+enum cw_mmap_op {
+	CW_MM_MMAP = 1,
+	CW_MM_MUNMAP = 2,
+	CW_MM_MREMAP = 3,
+};
+
+struct cw_ev_mmap {
+	struct cw_hdr h;
+	__u64 addr;		/* start address (the new one for mremap) */
+	__u64 len;		/* bytes (the new length for mremap) */
+	__u64 old_len;		/* bytes, mremap only */
+	__u32 op;		/* enum cw_mmap_op */
+	__u32 prot;		/* PROT_* */
+	__u32 flags;		/* MAP_* */
+	__s32 fd;		/* -1 for anonymous */
+};
+
+/* User space only: a snapshot of cw_stats taken at h.ts. */
+struct cw_rec_stats {
+	struct cw_hdr h;
+	struct cw_stats stats;
+	__u64 lost;		/* events lost so far (all targets, all types) */
+};
+
+/* User space only: a target chosen at start. */
+struct cw_rec_attach {
+	struct cw_hdr h;
+	__u32 reason;		/* enum cw_reason */
+	__u32 pad;
+	char comm[CW_COMM_LEN];
+	char exe[CW_PATH_LEN];
+};
+
+/* Drop counters: per-CPU array cw_drops, index = type * CW_DROP_NR + reason. */
+enum cw_drop {
+	CW_DROP_RINGBUF = 0,	/* ring buffer reservation failed */
+	CW_DROP_MAP = 1,	/* a map update failed (full) */
+	CW_DROP_NR = 2,
+};
+#define CW_DROPS_LEN (CW_TYPE_MAX * CW_DROP_NR)
+
+#endif /* CWATCH_H */

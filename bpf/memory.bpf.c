@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Memory of targets: resident pages from kmem:rss_stat (the kernel's own RSS
+ * counters, so the figures are the ones /proc shows), page allocations, and
+ * the mmap family (enter and exit, so addresses and sizes are known).
+ */
+#include "common.bpf.h"
+
+/* Emit a CW_EV_PEAK when the resident peak passes the next step. */
+static __always_inline void rss_peak_event(struct cw_stats *s, __u32 tgid)
+{
+	struct cw_ev_peak *e;
+	__u64 peak = s->rss_peak.value;
+
+	if (peak < s->next_peak_event)
+		return;
+	s->next_peak_event = peak + cfg_peak_step;
+	e = cw_reserve(CW_EV_PEAK, sizeof(*e), tgid);
+	if (!e)
+		return;
+	e->rss = peak;
+	e->anon = s->rss[CW_RSS_ANON];
+	e->file = s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM];
+	cw_submit(e);
+}
+
+/*
+ * kmem:rss_stat fires whenever an mm's RSS counter changes and carries the
+ * counter's exact sum (include/trace/events/kmem.h). curr says whether the mm
+ * is the current task's; when it is not (reclaim, exit, exec, fork copying
+ * pages), the owner is found through cw_mm.
+ */
+SEC("tracepoint/kmem/rss_stat")
+int tp_rss_stat(struct trace_event_raw_rss_stat *ctx)
+{
+	__u32 mm_id = ctx->mm_id;
+	int member = ctx->member;
+	long size = ctx->size;
+	__u32 tgid = cw_current_tgid();
+	__u64 now = bpf_ktime_get_ns();
+	struct cw_stats *s;
+
+	if (member < 0 || member >= CW_RSS_NR)
+		return 0;
+	if (ctx->curr) {
+		s = cw_target(tgid);
+		if (!s)
+			return 0;
+		if (s->mm_id != mm_id) {
+			/* first event of this mm (attach, fork, exec) */
+			s->mm_id = mm_id;
+			if (bpf_map_update_elem(&cw_mm, &mm_id, &tgid, BPF_ANY))
+				cw_drop(CW_EV_PEAK, CW_DROP_MAP);
+		}
+	} else {
+		__u32 *owner = bpf_map_lookup_elem(&cw_mm, &mm_id);
+		__u32 otgid;
+
+		if (!owner)
+			return 0;
+		otgid = *owner;
+		s = cw_target(otgid);
+		if (!s || s->mm_id != mm_id)
+			return 0;
+		/* the owner tearing its own mm down on exit keeps its last figures */
+		if (otgid == tgid && (bpf_get_current_task_btf()->flags & CW_PF_EXITING))
+			return 0;
+		tgid = otgid;
+	}
+	s->rss[member] = size > 0 ? size : 0;
+	cw_rss_peaks(s, now);
+	rss_peak_event(s, tgid);
+	return 0;
+}
+
+/* Pages allocated while a target's thread runs (kmem:mm_page_alloc). */
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(tp_page_alloc, struct page *page, unsigned int order)
+{
+	struct cw_stats *s = cw_target(cw_current_tgid());
+
+	if (s)
+		__sync_fetch_and_add(&s->page_allocs, 1ULL << (order & 31));
+	return 0;
+}
+
+/* Save syscall arguments for the matching sys_exit. */
+static __always_inline int mm_enter(__u32 op, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct cw_inflight in = { .a = { a0, a1, a2, a3 }, .nr = op };
+
+	if (!cw_target(id >> 32))
+		return 0;
+	if (bpf_map_update_elem(&cw_inflight, &tid, &in, BPF_ANY))
+		cw_drop(CW_EV_MMAP, CW_DROP_MAP);
+	return 0;
+}
+
+/* Emit a CW_EV_MMAP for a large mapping change. */
+static __always_inline void mmap_event(__u32 tgid, __u32 op, __u64 addr, __u64 len,
+				       __u64 old_len, __u32 prot, __u32 flags, __s32 fd)
+{
+	struct cw_ev_mmap *e;
+
+	if (len < cfg_mmap_min && old_len < cfg_mmap_min)
+		return;
+	e = cw_reserve(CW_EV_MMAP, sizeof(*e), tgid);
+	if (!e)
+		return;
+	e->addr = addr;
+	e->len = len;
+	e->old_len = old_len;
+	e->op = op;
+	e->prot = prot;
+	e->flags = flags;
+	e->fd = fd;
+	cw_submit(e);
+}
+
+/* Account a finished mmap-family syscall that returned @ret. */
+static __always_inline int mm_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
+	struct cw_inflight *in = bpf_map_lookup_elem(&cw_inflight, &tid);
+	struct cw_inflight a;
+	struct cw_stats *s;
+	__u64 now;
+
+	if (!in)
+		return 0;
+	a = *in;
+	bpf_map_delete_elem(&cw_inflight, &tid);
+	s = cw_target(tgid);
+	if (!s || (ret < 0 && ret > -4096))
+		return 0;
+	now = bpf_ktime_get_ns();
+	switch (a.nr) {
+	case CW_MM_MMAP: /* len, prot, flags, fd */
+		__sync_fetch_and_add(&s->mmap_calls, 1);
+		if (a.a[2] & CW_MAP_ANONYMOUS)
+			__sync_fetch_and_add(&s->mmap_anon_bytes, CW_PAGE_ALIGN(a.a[0]));
+		mmap_event(tgid, CW_MM_MMAP, ret, a.a[0], 0, a.a[1], a.a[2], a.a[3]);
+		break;
+	case CW_MM_MUNMAP: /* addr, len */
+		__sync_fetch_and_add(&s->munmap_calls, 1);
+		__sync_fetch_and_add(&s->munmap_bytes, CW_PAGE_ALIGN(a.a[1]));
+		mmap_event(tgid, CW_MM_MUNMAP, a.a[0], a.a[1], 0, 0, 0, -1);
+		break;
+	case CW_MM_MREMAP: /* old addr, old len, new len, flags */
+		__sync_fetch_and_add(&s->mremap_calls, 1);
+		mmap_event(tgid, CW_MM_MREMAP, ret, a.a[2], a.a[1], 0, a.a[3], -1);
+		break;
+	default: /* mprotect */
+		__sync_fetch_and_add(&s->mprotect_calls, 1);
+		break;
+	}
+	cw_data_vm(s, bpf_get_current_task_btf()->mm, now);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	return mm_enter(CW_MM_MMAP, ctx->args[1], ctx->args[2], ctx->args[3], ctx->args[4]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int tp_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	return mm_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int tp_enter_munmap(struct trace_event_raw_sys_enter *ctx)
+{
+	return mm_enter(CW_MM_MUNMAP, ctx->args[0], ctx->args[1], 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_munmap")
+int tp_exit_munmap(struct trace_event_raw_sys_exit *ctx)
+{
+	return mm_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mremap")
+int tp_enter_mremap(struct trace_event_raw_sys_enter *ctx)
+{
+	return mm_enter(CW_MM_MREMAP, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int tp_exit_mremap(struct trace_event_raw_sys_exit *ctx)
+{
+	return mm_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int tp_enter_mprotect(struct trace_event_raw_sys_enter *ctx)
+{
+	return mm_enter(0, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int tp_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
+{
+	return mm_exit(ctx->ret);
+}
+
+/* brk needs no saved arguments: count it and refresh VmData. */
+SEC("tracepoint/syscalls/sys_exit_brk")
+int tp_exit_brk(struct trace_event_raw_sys_exit *ctx)
+{
+	struct cw_stats *s = cw_target(cw_current_tgid());
+
+	if (s) {
+		__sync_fetch_and_add(&s->brk_calls, 1);
+		cw_data_vm(s, bpf_get_current_task_btf()->mm, bpf_ktime_get_ns());
+	}
+	return 0;
+}

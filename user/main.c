@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * cwatch: an eBPF monitor for smart-contract runtimes. This file holds the
+ * command line and the collector loop; analysis lives in model.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "model.h"
+#include "probes.h"
+#include "report.h"
+#include "target.h"
+#include "util.h"
+
+#ifndef CWATCH_VERSION
+#define CWATCH_VERSION "0.1"
+#endif
+
+#define MAX_PIDS 64
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static const char usage_main[] =
+	"cwatch: watch smart-contract runtimes' memory, threads and processes with eBPF\n"
+	"\n"
+	"Usage: cwatch <command> [options]\n"
+	"\n"
+	"Commands:\n"
+	"  run       watch targets live and print a summary at the end\n"
+	"  version   print the version\n"
+	"  help      print this help (cwatch <command> --help for a command's)\n"
+	"\n"
+	"Examples:\n"
+	"  sudo cwatch run --pid 1234\n"
+	"  sudo cwatch run --comm peer --json\n"
+	"  sudo cwatch run --duration 30 -- ./contract-host --contracts 3\n";
+
+static const char usage_run[] =
+	"cwatch run: watch targets' memory, threads and lifecycle; summary at the end\n"
+	"\n"
+	"Usage: cwatch run [options] (--pid PID | --comm NAME | --exe PATH | -- CMD [ARG...])\n"
+	"\n"
+	"Targets (any mix; children of targets are followed):\n"
+	"  -p, --pid=PID           watch process PID (repeatable)\n"
+	"  -c, --comm=NAME         watch processes named NAME, running or started later\n"
+	"                          (repeatable)\n"
+	"  -e, --exe=PATH          watch processes running PATH, running or started later\n"
+	"                          (repeatable)\n"
+	"  -- CMD [ARG...]         launch CMD, held until the probes are attached\n"
+	"\n"
+	"Output:\n"
+	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
+	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
+	"                          or never with --comm/--exe)\n"
+	"  -j, --json              JSON lines instead of the table\n"
+	"  -v, --verbose           debug messages, libbpf's included\n"
+	"\n"
+	"Tuning:\n"
+	"      --ringbuf=BYTES     ring buffer size, a power of two (default 1M)\n"
+	"      --max-targets=N     processes tracked at once (default 4096)\n"
+	"      --mmap-min=BYTES    report mappings at least this large (default 1M)\n"
+	"      --peak-step=BYTES   report resident peaks in steps of BYTES (default 1M)\n"
+	"      --btf=FILE          kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
+	"      --tracefs=DIR       where tracefs is, or is mounted (default\n"
+	"                          /sys/kernel/tracing)\n"
+	"  -h, --help              print this help\n"
+	"\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo cwatch run --pid 1234 --interval 5\n"
+	"  sudo cwatch run --exe /usr/local/bin/peer --json > peer.jsonl\n"
+	"  sudo cwatch run --duration 30 -- ./contract-host\n";
+
+struct run_opts {
+	pid_t pids[MAX_PIDS];
+	int npids;
+	struct target_match match;
+	char **argv;		/* -- CMD ..., or NULL */
+	__u64 interval_ns;
+	__u64 duration_ns;	/* 0: until the targets are gone */
+	bool json;
+	struct probes_opts probe;
+};
+
+/* State of one `cwatch run`. */
+struct collector {
+	struct run_opts *o;
+	struct model *model;
+	struct report *report;
+	struct probes *probes;
+	struct events *events;
+	__u64 seen;		/* targets ever known */
+};
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static __s64 wall_offset_ns(void)
+{
+	struct timespec w, m;
+
+	clock_gettime(CLOCK_REALTIME, &w);
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	return ((__s64)w.tv_sec - m.tv_sec) * 1000000000LL + (w.tv_nsec - m.tv_nsec);
+}
+
+/* Every record, from the kernel or from us, goes through here: model, then output. */
+static int deliver(void *ctx, const void *rec, size_t len)
+{
+	struct collector *c = ctx;
+	int idx = model__apply(c->model, rec, len);
+
+	if (idx == -ENOMEM) {
+		cw_err("out of memory in the instance model");
+		stop_flag = 1;
+		return -ENOMEM;
+	}
+	report__record(c->report, c->model, rec, idx);
+	return 0;
+}
+
+/* Read every target's counters from the kernel and deliver them as snapshots. */
+static void snapshot(struct collector *c, __u64 now)
+{
+	struct cw_rec_stats r = {};
+	__u32 key = 0;
+	bool first = true;
+
+	r.h.type = CW_REC_STATS;
+	r.h.size = sizeof(r);
+	r.h.ts = now;
+	r.lost = probes__lost(c->probes);
+	deliver(c, &r, sizeof(r));	/* tgid 0: the loss count alone */
+	while (probes__next(c->probes, &key, first, &r.stats)) {
+		first = false;
+		r.h.tgid = key;
+		deliver(c, &r, sizeof(r));
+		if (r.stats.flags & CW_F_EXITED)
+			probes__forget(c->probes, key);
+	}
+}
+
+/* Make @pid a target and tell the model; 0 or -errno (printed). */
+static int add_target(struct collector *c, pid_t pid, __u32 why)
+{
+	struct target_status st;
+	struct cw_rec_attach a = {};
+	__u64 now = mono_ns();
+	int err;
+
+	err = target__status(pid, &st);
+	if (err) {
+		if (err == -ESRCH)
+			cw_err("no process with pid %d", pid);
+		else
+			cw_err("reading /proc/%d/status failed: %s", pid, strerror(-err));
+		return err;
+	}
+	if (st.tgid != pid) {
+		cw_err("%d is a thread of process %d; watch the process instead", pid, st.tgid);
+		return -EINVAL;
+	}
+	err = probes__add_target(c->probes, pid, &st, why, now);
+	if (err == -EEXIST)
+		return 0;	/* already a target: a child, or matched twice */
+	if (err) {
+		cw_err("adding target %d failed: %s", pid, strerror(-err));
+		return err;
+	}
+	a.h.type = CW_REC_ATTACH;
+	a.h.size = sizeof(a);
+	a.h.tgid = pid;
+	a.h.ts = now;
+	a.reason = why;
+	util__strlcpy(a.comm, st.comm, sizeof(a.comm));
+	if (target__exe(pid, a.exe, sizeof(a.exe)))
+		a.exe[0] = '\0';
+	deliver(c, &a, sizeof(a));
+	c->seen++;
+	return 0;
+}
+
+static void add_matched(pid_t pid, __u32 why, void *ctx)
+{
+	add_target(ctx, pid, why);
+}
+
+/* Parse `cwatch run` options into @o; 0, or 2 after printing a usage error. */
+static int parse_run(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "exe", required_argument, NULL, 'e' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "ringbuf", required_argument, NULL, 'R' },
+		{ "max-targets", required_argument, NULL, 'T' },
+		{ "mmap-min", required_argument, NULL, 'M' },
+		{ "peak-step", required_argument, NULL, 'S' },
+		{ "btf", required_argument, NULL, 'B' },
+		{ "tracefs", required_argument, NULL, 'F' },
+		{},
+	};
+	__u64 v;
+	int opt, err;
+
+	o->interval_ns = 1000000000ULL;
+	o->probe.max_targets = 4096;
+	o->probe.ringbuf_bytes = 1 << 20;
+	o->probe.mmap_min = 1 << 20;
+	o->probe.peak_step = 1 << 20;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+p:c:e:i:d:jvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (util__parse_u64(optarg, 1, INT32_MAX, &v)) {
+				cw_err("--pid: '%s' is not a process id", optarg);
+				return 2;
+			}
+			if (o->npids == MAX_PIDS) {
+				cw_err("--pid: at most %d", MAX_PIDS);
+				return 2;
+			}
+			o->pids[o->npids++] = (pid_t)v;
+			break;
+		case 'c':
+			if (target__match_comm(&o->match, optarg)) {
+				cw_err("--comm: '%s' is not a process name (1 to 15 characters)", optarg);
+				return 2;
+			}
+			break;
+		case 'e':
+			err = target__match_exe(&o->match, optarg);
+			if (err) {
+				cw_err("--exe: %s: %s", optarg,
+				       err == -EINVAL ? "not a regular file" : strerror(-err));
+				return 2;
+			}
+			break;
+		case 'i':
+			if (util__parse_seconds(optarg, &o->interval_ns) ||
+			    o->interval_ns < 10000000ULL) {
+				cw_err("--interval: '%s' is not a number of seconds >= 0.01", optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			if (util__parse_seconds(optarg, &o->duration_ns)) {
+				cw_err("--duration: '%s' is not a positive number of seconds", optarg);
+				return 2;
+			}
+			break;
+		case 'j':
+			o->json = true;
+			util_json_errors = true;
+			break;
+		case 'v':
+			util_verbosity = UTIL_DEBUG;
+			break;
+		case 'h':
+			fputs(usage_run, stdout);
+			exit(0);
+		case 'R':
+			if (util__parse_bytes(optarg, &v) || v < 4096 || (v & (v - 1)) ||
+			    v > (1ULL << 30)) {
+				cw_err("--ringbuf: '%s' is not a power of two from 4K to 1G", optarg);
+				return 2;
+			}
+			o->probe.ringbuf_bytes = v;
+			break;
+		case 'T':
+			if (util__parse_u64(optarg, 1, 1 << 20, &v)) {
+				cw_err("--max-targets: '%s' is not a number from 1 to 1048576", optarg);
+				return 2;
+			}
+			o->probe.max_targets = (__u32)v;
+			break;
+		case 'M':
+			if (util__parse_bytes(optarg, &o->probe.mmap_min)) {
+				cw_err("--mmap-min: '%s' is not a byte count", optarg);
+				return 2;
+			}
+			break;
+		case 'S':
+			if (util__parse_bytes(optarg, &o->probe.peak_step) || !o->probe.peak_step) {
+				cw_err("--peak-step: '%s' is not a positive byte count", optarg);
+				return 2;
+			}
+			break;
+		case 'B':
+			o->probe.btf_path = optarg;
+			break;
+		case 'F':
+			o->probe.tracefs = optarg;
+			break;
+		default:
+			if (optopt && strchr("pcidRTMSBF", optopt))
+				cw_err("option '-%c' needs a value", optopt);
+			else if (optopt)
+				cw_err("unknown option '-%c'", optopt);
+			else
+				cw_err("unknown option or missing value: '%s'", argv[optind - 1]);
+			fprintf(stderr, "Try 'cwatch run --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc)
+		o->argv = &argv[optind];
+	if (!o->npids && !o->match.ncomm && !o->match.nexe && !o->argv) {
+		cw_err("no target: give --pid, --comm, --exe or -- CMD");
+		fprintf(stderr, "Try 'cwatch run --help'.\n");
+		return 2;
+	}
+	o->probe.match = o->match.ncomm || o->match.nexe;
+	return 0;
+}
+
+/* The collector loop: drain events on a short timer, snapshot every interval. */
+static void collect(struct collector *c, pid_t launched)
+{
+	const struct run_opts *o = c->o;
+	__u64 start = mono_ns(), next = start + o->interval_ns, now;
+
+	while (!stop_flag) {
+		int n = events__poll(c->events, 10);
+
+		if (n < 0) {
+			cw_err("reading the ring buffer failed: %s", strerror(-n));
+			break;
+		}
+		if (launched > 0 && waitpid(launched, NULL, WNOHANG) == launched)
+			launched = 0;
+		now = mono_ns();
+		if (o->duration_ns && now - start >= o->duration_ns)
+			break;
+		if (now >= next) {
+			snapshot(c, now);
+			report__interval(c->report, c->model, now);
+			next += o->interval_ns;
+			if (next <= now)
+				next = now + o->interval_ns;
+		}
+		/* nothing left to watch and nothing new can appear */
+		if (!o->probe.match && c->model->n && !model__nr_live(c->model))
+			break;
+	}
+	events__poll(c->events, 0);
+	snapshot(c, mono_ns());
+	if (launched > 0)
+		waitpid(launched, NULL, WNOHANG);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {};
+	struct collector c = { .o = &o };
+	struct target_launch launch = { .go_fd = -1, .err_fd = -1 };
+	struct report_opts ro = { .out = stdout };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int err, ret = 1;
+
+	err = parse_run(argc, argv, &o);
+	if (err)
+		return err;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* check the cheap things first, so bad input costs no BPF load */
+	for (int i = 0; i < o.npids; i++) {
+		struct target_status st;
+
+		if (target__status(o.pids[i], &st)) {
+			cw_err("no process with pid %d", o.pids[i]);
+			return 1;
+		}
+	}
+	c.model = model__new();
+	ro.json = o.json;
+	ro.redraw = !o.json && isatty(STDOUT_FILENO);
+	ro.start_ts = mono_ns();
+	ro.wall_offset = wall_offset_ns();
+	c.report = report__new(&ro);
+	if (!c.model || !c.report) {
+		cw_err("out of memory");
+		goto out;
+	}
+	c.probes = probes__load(&o.probe);
+	if (!c.probes)
+		goto out;
+	c.events = events__new(probes__ringbuf_fd(c.probes), deliver, &c);
+	if (!c.events) {
+		cw_err("setting up the ring buffer failed: %s", strerror(errno));
+		goto out;
+	}
+	if (o.probe.match) {
+		err = probes__set_match(c.probes, &o.match);
+		if (err) {
+			cw_err("setting up --comm/--exe matching failed: %s", strerror(-err));
+			goto out;
+		}
+	}
+	if (o.argv) {
+		err = target__launch(o.argv, &launch);
+		if (err) {
+			cw_err("starting %s failed: %s", o.argv[0], strerror(-err));
+			goto out;
+		}
+		if (add_target(&c, launch.pid, CW_WHY_LAUNCH))
+			goto out;
+	}
+	for (int i = 0; i < o.npids; i++) {
+		if (add_target(&c, o.pids[i], CW_WHY_PID))
+			goto out;
+	}
+	err = probes__attach(c.probes);
+	if (err)
+		goto out;
+	/* attached: a process that matched and exited meanwhile produced no exit event */
+	for (int i = 0; i < o.npids; i++) {
+		struct target_status st;
+
+		if (target__status(o.pids[i], &st)) {
+			cw_err("process %d exited while cwatch was attaching", o.pids[i]);
+			goto out;
+		}
+	}
+	if (o.probe.match)
+		target__scan(&o.match, add_matched, &c);
+	if (o.argv) {
+		err = target__release(&launch);
+		if (err) {
+			cw_err("cannot run %s: %s", o.argv[0], strerror(-err));
+			launch.pid = 0;
+			goto out;
+		}
+	}
+	if (!o.json && !ro.redraw)
+		cw_info("watching %zu target%s; Ctrl-C stops", model__nr_live(c.model),
+			model__nr_live(c.model) == 1 ? "" : "s");
+	collect(&c, launch.pid);
+	report__summary(c.report, c.model, mono_ns());
+	ret = 0;
+out:
+	if (launch.go_fd >= 0)
+		target__abort(&launch);
+	events__free(c.events);
+	probes__free(c.probes);
+	report__free(c.report);
+	model__free(c.model);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		fputs(usage_main, stderr);
+		return 2;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("cwatch %s (ABI %d)\n", CWATCH_VERSION, CW_ABI_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		fputs(usage_main, stdout);
+		return 0;
+	}
+	cw_err("unknown command '%s'", cmd);
+	fprintf(stderr, "Try 'cwatch help'.\n");
+	return 2;
+}

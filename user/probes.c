@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Load, configure and attach the BPF programs; access their maps. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cwatch.skel.h"
+#include "probes.h"
+#include "util.h"
+
+_Static_assert(sizeof(struct cw_hdr) == 32, "cw_hdr layout");
+_Static_assert(sizeof(struct cw_stats) % 8 == 0, "cw_stats padding");
+_Static_assert(sizeof(struct cw_ev_exit) == sizeof(struct cw_hdr) + 8 + sizeof(struct cw_stats),
+	       "cw_ev_exit layout");
+_Static_assert(sizeof(struct cw_ev_exec) == 32 + 8 + CW_COMM_LEN + CW_PATH_LEN, "cw_ev_exec layout");
+
+#define CAP_BPF_NR 39		/* include/uapi/linux/capability.h, since 5.8 */
+#define CAP_PERFMON_NR 38
+
+struct probes {
+	struct cwatch_bpf *skel;
+	int ncpu;
+};
+
+/*
+ * libbpf's messages are debug-level (-v): cwatch prints its own one-line error.
+ * They bypass util__log's line buffer, since a verifier log runs long.
+ */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	if (util_verbosity < UTIL_DEBUG)
+		return 0;
+	fputs("cwatch: debug: libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Is capability @cap in our effective set? */
+static bool has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Find tracefs, mounting it when absent; 0 or -errno (printed). */
+static int tracefs_ready(const char *dir)
+{
+	char events[512];
+	struct stat st;
+
+	snprintf(events, sizeof(events), "%s/events", dir);
+	if (!stat(events, &st))
+		return 0;
+	if (!dir || strcmp(dir, "/sys/kernel/tracing") == 0) {
+		if (!stat("/sys/kernel/debug/tracing/events", &st))
+			return 0;
+	}
+	if (mount("nodev", dir, "tracefs", 0, NULL)) {
+		int e = errno;
+
+		cw_err("tracefs is not mounted and mounting it on %s failed: %s", dir, strerror(e));
+		return -e;
+	}
+	cw_info("mounted tracefs on %s", dir);
+	if (stat(events, &st)) {
+		cw_err("tracefs mounted on %s has no events directory", dir);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+struct probes *probes__load(const struct probes_opts *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo);
+	const char *btf = o->btf_path ? o->btf_path : "/sys/kernel/btf/vmlinux";
+	const char *tfs = o->tracefs ? o->tracefs : "/sys/kernel/tracing";
+	struct probes *p;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	if (!has_cap(CAP_BPF_NR) && !has_cap(CAP_SYS_ADMIN)) {
+		cw_err("loading BPF programs needs root, or CAP_BPF and CAP_PERFMON (try sudo)");
+		errno = EPERM;
+		return NULL;
+	}
+	if (!has_cap(CAP_PERFMON_NR) && !has_cap(CAP_SYS_ADMIN)) {
+		cw_err("attaching tracepoints needs root or CAP_PERFMON (try sudo)");
+		errno = EPERM;
+		return NULL;
+	}
+	if (access(btf, R_OK)) {
+		err = errno;
+		cw_err("no kernel BTF at %s (%s): CO-RE programs cannot be relocated; "
+		       "use a kernel with CONFIG_DEBUG_INFO_BTF or --btf=FILE", btf, strerror(err));
+		errno = err;
+		return NULL;
+	}
+	err = tracefs_ready(tfs);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->ncpu = libbpf_num_possible_cpus();
+	if (o->btf_path)
+		oo.btf_custom_path = o->btf_path;
+	p->skel = cwatch_bpf__open_opts(&oo);
+	if (!p->skel) {
+		err = errno;
+		cw_err("opening the BPF object failed: %s", strerror(err));
+		goto free_p;
+	}
+	p->skel->rodata->cfg_peak_step = o->peak_step;
+	p->skel->rodata->cfg_mmap_min = o->mmap_min;
+	p->skel->rodata->cfg_wakeup_bytes = o->ringbuf_bytes / 4;
+	p->skel->rodata->cfg_match = o->match;
+	bpf_map__set_max_entries(p->skel->maps.cw_targets, o->max_targets);
+	bpf_map__set_max_entries(p->skel->maps.cw_mm, o->max_targets * 2);
+	bpf_map__set_max_entries(p->skel->maps.cw_events, o->ringbuf_bytes);
+
+	err = cwatch_bpf__load(p->skel);
+	if (err) {
+		err = -err;
+		cw_err("loading the BPF programs failed: %s%s", strerror(err),
+		       util_verbosity < UTIL_DEBUG ? " (run with -v for the verifier log)" : "");
+		goto destroy;
+	}
+	return p;
+
+destroy:
+	cwatch_bpf__destroy(p->skel);
+free_p:
+	free(p);
+	errno = err;
+	return NULL;
+}
+
+int probes__attach(struct probes *p)
+{
+	int err = cwatch_bpf__attach(p->skel);
+
+	if (err) {
+		cw_err("attaching the BPF programs failed: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void probes__free(struct probes *p)
+{
+	if (!p)
+		return;
+	cwatch_bpf__destroy(p->skel);
+	free(p);
+}
+
+int probes__add_target(struct probes *p, pid_t pid, const struct target_status *st,
+		       __u32 reason, __u64 now)
+{
+	struct cw_stats s = {};
+	__u32 key = (__u32)pid;
+	__u64 rss = st->rss_anon + st->rss_file + st->rss_shmem;
+
+	s.rss[CW_RSS_ANON] = st->rss_anon;
+	s.rss[CW_RSS_FILE] = st->rss_file;
+	s.rss[CW_RSS_SHMEM] = st->rss_shmem;
+	s.rss[CW_RSS_SWAP] = st->swap;
+	s.data_vm = st->vm_data;
+	s.threads = st->threads;
+	/* the kernel's high-water mark covers the time before we attached */
+	s.rss_peak.value = st->hwm > rss ? st->hwm : rss;
+	s.anon_peak.value = st->rss_anon;
+	s.file_peak.value = st->rss_file + st->rss_shmem;
+	s.data_vm_peak.value = st->vm_data;
+	s.threads_peak.value = st->threads;
+	s.rss_peak.ts = s.anon_peak.ts = s.file_peak.ts = now;
+	s.data_vm_peak.ts = s.threads_peak.ts = now;
+	s.next_peak_event = s.rss_peak.value + p->skel->rodata->cfg_peak_step;
+	s.flags = CW_F_SEEDED;
+	s.reason = reason;
+	s.start_ns = now;
+	if (bpf_map__update_elem(p->skel->maps.cw_targets, &key, sizeof(key), &s, sizeof(s),
+				 BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+int probes__set_match(struct probes *p, const struct target_match *m)
+{
+	__u32 one = 1;
+
+	for (int i = 0; i < m->ncomm; i++) {
+		if (bpf_map__update_elem(p->skel->maps.cw_match_comm, m->comm[i], CW_COMM_LEN,
+					 &one, sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	for (int i = 0; i < m->nexe; i++) {
+		__u64 key[2] = { m->exe[i].dev, m->exe[i].ino };
+
+		if (bpf_map__update_elem(p->skel->maps.cw_match_ino, key, sizeof(key), &one,
+					 sizeof(one), BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+void probes__forget(struct probes *p, __u32 tgid)
+{
+	bpf_map__delete_elem(p->skel->maps.cw_targets, &tgid, sizeof(tgid), 0);
+}
+
+int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out)
+{
+	struct bpf_map *m = p->skel->maps.cw_targets;
+	__u32 next;
+
+	for (;;) {
+		if (bpf_map__get_next_key(m, first ? NULL : key, &next, sizeof(next)))
+			return 0;
+		*key = next;
+		first = false;
+		/* the entry may vanish between the two calls: go on to the next */
+		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
+			return 1;
+	}
+}
+
+__u64 probes__lost(struct probes *p)
+{
+	__u64 vals[p->ncpu > 0 ? p->ncpu : 1];
+	__u64 sum = 0;
+
+	for (__u32 i = 0; i < CW_DROPS_LEN; i++) {
+		if (bpf_map__lookup_elem(p->skel->maps.cw_drops, &i, sizeof(i), vals,
+					 sizeof(vals), 0))
+			continue;
+		for (int c = 0; c < p->ncpu; c++)
+			sum += vals[c];
+	}
+	return sum;
+}
+
+int probes__ringbuf_fd(struct probes *p)
+{
+	return bpf_map__fd(p->skel->maps.cw_events);
+}
+
+void probes__prog_stats(struct probes *p, __u64 *run_ns, __u64 *runs)
+{
+	struct bpf_program *prog;
+
+	*run_ns = *runs = 0;
+	bpf_object__for_each_program(prog, p->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		*run_ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Loading and attaching the BPF programs, and the maps user space writes or reads. */
+#ifndef CW_PROBES_H
+#define CW_PROBES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "cwatch.h"
+#include "target.h"
+
+struct probes_opts {
+	__u32 max_targets;	/* entries in cw_targets */
+	__u64 ringbuf_bytes;	/* power of two */
+	__u64 peak_step;	/* bytes between CW_EV_PEAK events */
+	__u64 mmap_min;		/* bytes: smallest mapping reported as an event */
+	bool match;		/* --comm/--exe: watch every exec */
+	const char *btf_path;	/* NULL: the running kernel's */
+	const char *tracefs;	/* NULL: /sys/kernel/tracing */
+};
+
+struct probes;
+
+/*
+ * Check what loading needs (privileges, BTF, tracefs, mounting it when absent),
+ * then open and load the programs. NULL with errno set, after printing one
+ * error line that says what is missing.
+ */
+struct probes *probes__load(const struct probes_opts *o);
+/* Attach every program; 0 or -errno (printed). */
+int probes__attach(struct probes *p);
+void probes__free(struct probes *p);
+
+/* Make @pid a target, seeding its figures from @st at time @now; 0, -EEXIST, -errno. */
+int probes__add_target(struct probes *p, pid_t pid, const struct target_status *st,
+		       __u32 reason, __u64 now);
+/* Install the --comm/--exe matchers; 0 or -errno. */
+int probes__set_match(struct probes *p, const struct target_match *m);
+/* Forget @tgid (reaped after a lost exit event). */
+void probes__forget(struct probes *p, __u32 tgid);
+/* Iterate targets: start with *key = 0 and @first set; 1 while there are more, 0 at the end. */
+int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out);
+/* Events the kernel side could not queue or store, summed over CPUs and types. */
+__u64 probes__lost(struct probes *p);
+/* The ring buffer map's fd. */
+int probes__ringbuf_fd(struct probes *p);
+/* Total run time and count of cwatch's BPF programs (needs kernel.bpf_stats_enabled). */
+void probes__prog_stats(struct probes *p, __u64 *run_ns, __u64 *runs);
+
+#endif /* CW_PROBES_H */

@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Output. The table fits 80 columns; JSON lines have one object per target
+ * per interval, one per lifecycle event, and a summary; field names are
+ * documented in README.md and never renamed.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "report.h"
+#include "util.h"
+
+#define LOG_LINES 6
+#define TABLE_ROWS 20			/* rows in the live table */
+#define TABLE_KEEP_NS 5000000000ULL	/* exited targets stay in the table this long */
+#define SHORT_LIVED_NS 1000000000ULL	/* children that lived less are summed up in one line */
+
+struct report {
+	struct report_opts o;
+	struct json j;
+	char log[LOG_LINES][96];	/* recent lifecycle lines, for the redrawn table */
+	int nlog;
+};
+
+static const char *const reason_name[] = {
+	[CW_WHY_PID] = "pid", [CW_WHY_LAUNCH] = "launch", [CW_WHY_COMM] = "comm",
+	[CW_WHY_EXE] = "exe", [CW_WHY_FORK] = "fork",
+};
+
+static const char *reason_str(__u32 r)
+{
+	return r < sizeof(reason_name) / sizeof(reason_name[0]) && reason_name[r] ?
+		       reason_name[r] : "unknown";
+}
+
+struct report *report__new(const struct report_opts *o)
+{
+	struct report *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->o = *o;
+	return r;
+}
+
+void report__free(struct report *r)
+{
+	if (!r)
+		return;
+	json__free(&r->j);
+	free(r);
+}
+
+/* Seconds since cwatch started watching (negative for times before that). */
+static double rel(const struct report *r, __u64 ts)
+{
+	return ((double)ts - (double)r->o.start_ts) / 1e9;
+}
+
+/* ISO 8601 UTC wall time of monotonic @ts, with milliseconds. */
+static const char *wall(const struct report *r, __u64 ts, char *buf, size_t len)
+{
+	__s64 ns = (__s64)ts + r->o.wall_offset;
+	time_t sec = ns / 1000000000;
+	struct tm tm;
+
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%03dZ", (int)(ns / 1000000 % 1000));
+	return buf;
+}
+
+/* Start a JSON object of @type at @ts. */
+static void obj_begin(struct report *r, const char *type, __u64 ts)
+{
+	char w[40];
+
+	json__reset(&r->j);
+	json__str(&r->j, "type", type);
+	json__str(&r->j, "time", wall(r, ts, w, sizeof(w)));
+	json__f64(&r->j, "t", rel(r, ts), 3);
+}
+
+static void obj_emit(struct report *r)
+{
+	json__end(&r->j);
+	fputs(json__text(&r->j), r->o.out);
+	fflush(r->o.out);
+}
+
+static void peak_json(struct report *r, const char *name, const char *tname,
+		      const struct cw_peak *p)
+{
+	json__u64(&r->j, name, p->value);
+	json__f64(&r->j, tname, rel(r, p->ts), 3);
+}
+
+/* The figures of one target, shared by interval, exit and summary objects. */
+static void target_json(struct report *r, const struct model_target *t)
+{
+	const struct cw_stats *s = &t->stats;
+	struct json *j = &r->j;
+
+	json__u64(j, "pid", t->pid);
+	json__u64(j, "ppid", t->ppid);
+	json__str(j, "comm", t->comm);
+	json__str(j, "exe", t->exe);
+	json__str(j, "reason", reason_str(t->reason));
+	json__str(j, "state", t->state == MODEL_EXITED ? "exited" : "running");
+	if (t->state == MODEL_EXITED) {
+		json__i64(j, "exit_code", (t->exit_code >> 8) & 0xff);
+		json__i64(j, "exit_signal", t->exit_code & 0x7f);
+		json__f64(j, "exit_t", rel(r, t->exit_ts), 3);
+	}
+	json__u64(j, "rss_bytes", model__rss(s));
+	json__u64(j, "rss_anon_bytes", s->rss[CW_RSS_ANON]);
+	json__u64(j, "rss_file_bytes", s->rss[CW_RSS_FILE]);
+	json__u64(j, "rss_shmem_bytes", s->rss[CW_RSS_SHMEM]);
+	json__u64(j, "swap_bytes", s->rss[CW_RSS_SWAP]);
+	peak_json(r, "rss_peak_bytes", "rss_peak_t", &s->rss_peak);
+	peak_json(r, "rss_anon_peak_bytes", "rss_anon_peak_t", &s->anon_peak);
+	peak_json(r, "rss_file_peak_bytes", "rss_file_peak_t", &s->file_peak);
+	json__u64(j, "anon_mapped_bytes", s->data_vm);
+	peak_json(r, "anon_mapped_peak_bytes", "anon_mapped_peak_t", &s->data_vm_peak);
+	json__u64(j, "threads", s->threads);
+	peak_json(r, "threads_peak", "threads_peak_t", &s->threads_peak);
+	json__u64(j, "thread_creates_total", s->thread_creates);
+	json__u64(j, "thread_exits_total", s->thread_exits);
+	json__u64(j, "page_allocs_total", s->page_allocs);
+	json__u64(j, "forks_total", s->forks);
+	json__u64(j, "execs_total", s->execs);
+	json__u64(j, "mmap_calls_total", s->mmap_calls);
+	json__u64(j, "mmap_anon_bytes_total", s->mmap_anon_bytes);
+	json__u64(j, "munmap_calls_total", s->munmap_calls);
+	json__u64(j, "munmap_bytes_total", s->munmap_bytes);
+	json__u64(j, "mremap_calls_total", s->mremap_calls);
+	json__u64(j, "mprotect_calls_total", s->mprotect_calls);
+	json__u64(j, "brk_calls_total", s->brk_calls);
+}
+
+/* Print (or keep, when redrawing) one lifecycle line. */
+static void log_line(struct report *r, __u64 ts, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void log_line(struct report *r, __u64 ts, const char *fmt, ...)
+{
+	char text[80];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!r->o.redraw) {
+		fprintf(r->o.out, "[%+8.3fs] %s\n", rel(r, ts), text);
+		fflush(r->o.out);
+		return;
+	}
+	if (r->nlog == LOG_LINES) {
+		memmove(r->log[0], r->log[1], sizeof(r->log[0]) * (LOG_LINES - 1));
+		r->nlog--;
+	}
+	snprintf(r->log[r->nlog++], sizeof(r->log[0]), "[%+8.3fs] %s", rel(r, ts), text);
+}
+
+void report__record(struct report *r, const struct model *m, const void *rec, int idx)
+{
+	const struct cw_hdr *h = rec;
+	const struct model_target *t;
+	char b1[16];
+
+	if (idx < 0 || (size_t)idx >= m->n)
+		return;
+	t = &m->t[idx];
+	switch (h->type) {
+	case CW_REC_ATTACH:
+	case CW_EV_TARGET_NEW:
+		if (r->o.json) {
+			obj_begin(r, "target", h->ts);
+			json__u64(&r->j, "pid", t->pid);
+			json__u64(&r->j, "ppid", t->ppid);
+			json__str(&r->j, "comm", t->comm);
+			json__str(&r->j, "exe", t->exe);
+			json__str(&r->j, "reason", reason_str(t->reason));
+			obj_emit(r);
+		} else {
+			log_line(r, h->ts, "target %u (%s) added: %s%s", t->pid, t->comm,
+				 reason_str(t->reason), t->reason == CW_WHY_FORK ? " of a target" : "");
+		}
+		break;
+	case CW_EV_EXEC: {
+		const struct cw_ev_exec *e = rec;
+
+		if (r->o.json) {
+			obj_begin(r, "exec", h->ts);
+			json__u64(&r->j, "pid", t->pid);
+			json__u64(&r->j, "tid", e->old_tid);
+			json__str(&r->j, "comm", t->comm);
+			json__str(&r->j, "filename", t->exe);
+			obj_emit(r);
+		} else {
+			log_line(r, h->ts, "target %u exec %.50s", t->pid, t->exe);
+		}
+		break;
+	}
+	case CW_EV_EXIT:
+	case CW_REC_STATS:
+		if (t->state != MODEL_EXITED || t->exit_ts != h->ts)
+			break;
+		if (r->o.json) {
+			obj_begin(r, "exit", h->ts);
+			target_json(r, t);
+			json__u64(&r->j, "events_lost", m->lost);
+			obj_emit(r);
+		} else {
+			log_line(r, h->ts, "target %u (%s) exited, code %d%s; peak %s", t->pid, t->comm,
+				 (t->exit_code >> 8) & 0xff, t->exit_code & 0x7f ? " (signal)" : "",
+				 util__fmt_bytes(t->stats.rss_peak.value, b1, sizeof(b1)));
+		}
+		break;
+	case CW_EV_MMAP: {
+		const struct cw_ev_mmap *e = rec;
+
+		if (!r->o.json)
+			break;
+		obj_begin(r, "mmap", h->ts);
+		json__u64(&r->j, "pid", h->tgid);
+		json__u64(&r->j, "tid", h->tid);
+		json__str(&r->j, "op", e->op == CW_MM_MMAP ? "mmap" :
+				       e->op == CW_MM_MUNMAP ? "munmap" : "mremap");
+		json__u64(&r->j, "addr", e->addr);
+		json__u64(&r->j, "len", e->len);
+		if (e->op == CW_MM_MREMAP)
+			json__u64(&r->j, "old_len", e->old_len);
+		if (e->op == CW_MM_MMAP) {
+			json__u64(&r->j, "prot", e->prot);
+			json__u64(&r->j, "flags", e->flags);
+			json__i64(&r->j, "fd", e->fd);
+		}
+		obj_emit(r);
+		break;
+	}
+	case CW_EV_PEAK: {
+		const struct cw_ev_peak *e = rec;
+
+		if (!r->o.json)
+			break;
+		obj_begin(r, "peak", h->ts);
+		json__u64(&r->j, "pid", h->tgid);
+		json__u64(&r->j, "rss_bytes", e->rss);
+		json__u64(&r->j, "rss_anon_bytes", e->anon);
+		json__u64(&r->j, "rss_file_bytes", e->file);
+		obj_emit(r);
+		break;
+	}
+	}
+}
+
+/* One table row: 80 columns. */
+static void table_row(struct report *r, const struct model_target *t)
+{
+	const struct cw_stats *s = &t->stats;
+	char rss[16], peak[16], anon[16], file[16], mapped[16], pages[16];
+
+	fprintf(r->o.out, "%7u %-15.15s %6s %6s %6s %6s %6s %4llu %4llu %7s%s\n", t->pid,
+		t->comm, util__fmt_bytes(model__rss(s), rss, sizeof(rss)),
+		util__fmt_bytes(s->rss_peak.value, peak, sizeof(peak)),
+		util__fmt_bytes(s->rss[CW_RSS_ANON], anon, sizeof(anon)),
+		util__fmt_bytes(s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM], file, sizeof(file)),
+		util__fmt_bytes(s->data_vm, mapped, sizeof(mapped)),
+		(unsigned long long)s->threads, (unsigned long long)s->threads_peak.value,
+		util__fmt_bytes(s->page_allocs << 12, pages, sizeof(pages)),
+		t->state == MODEL_EXITED ? " gone" : "");
+}
+
+/* Rows worth a line in the table: running, or gone within the last few seconds. */
+static bool table_shows(const struct model_target *t, __u64 now)
+{
+	return t->state == MODEL_RUNNING || t->exit_ts + TABLE_KEEP_NS >= now;
+}
+
+void report__interval(struct report *r, const struct model *m, __u64 now)
+{
+	size_t rows = 0, hidden = 0;
+
+	if (r->o.json) {
+		for (size_t i = 0; i < m->n; i++) {
+			if (m->t[i].state != MODEL_RUNNING)
+				continue;
+			obj_begin(r, "interval", now);
+			target_json(r, &m->t[i]);
+			json__u64(&r->j, "events_lost", m->lost);
+			obj_emit(r);
+		}
+		return;
+	}
+	if (r->o.redraw)
+		fputs("\033[H\033[2J", r->o.out);
+	fprintf(r->o.out, "cwatch  +%.0fs  targets %zu running, %zu gone  events lost %llu\n",
+		rel(r, now), model__nr_live(m), m->n - model__nr_live(m),
+		(unsigned long long)m->lost);
+	fprintf(r->o.out, "%7s %-15s %6s %6s %6s %6s %6s %4s %4s %7s\n", "PID", "COMM", "RSS",
+		"PEAK", "ANON", "FILE", "MAPPED", "THR", "PEAK", "PGALLOC");
+	for (size_t i = 0; i < m->n; i++) {
+		if (!table_shows(&m->t[i], now))
+			continue;
+		if (rows++ < TABLE_ROWS)
+			table_row(r, &m->t[i]);
+		else
+			hidden++;
+	}
+	if (hidden)
+		fprintf(r->o.out, "%7s %zu more (--json lists every target)\n", "...", hidden);
+	fputc('\n', r->o.out);
+	if (r->o.redraw) {
+		for (int i = 0; i < r->nlog; i++)
+			fprintf(r->o.out, "%s\n", r->log[i]);
+	}
+	fflush(r->o.out);
+}
+
+/* Summary lines for one target. */
+static void summary_text(struct report *r, const struct model_target *t, __u64 now)
+{
+	const struct cw_stats *s = &t->stats;
+	char a[24], b[24], c[24], d[24];
+
+	fprintf(r->o.out, "target %u %s (%s)", t->pid, t->comm, reason_str(t->reason));
+	if (t->state == MODEL_EXITED) {
+		if (t->exit_code & 0x7f)
+			fprintf(r->o.out, ": killed by signal %d at %+.1fs\n", t->exit_code & 0x7f,
+				rel(r, t->exit_ts));
+		else
+			fprintf(r->o.out, ": exited with code %d at %+.1fs\n",
+				(t->exit_code >> 8) & 0xff, rel(r, t->exit_ts));
+	} else {
+		fprintf(r->o.out, ": running at %+.1fs\n", rel(r, now));
+	}
+	fprintf(r->o.out, "  resident  peak %s at %+.1fs; %s %s\n",
+		util__fmt_bytes_long(s->rss_peak.value, a, sizeof(a)), rel(r, s->rss_peak.ts),
+		t->state == MODEL_EXITED ? "at exit" : "now",
+		util__fmt_bytes_long(model__rss(s), b, sizeof(b)));
+	fprintf(r->o.out, "            anon peak %s at %+.1fs, file peak %s at %+.1fs\n",
+		util__fmt_bytes_long(s->anon_peak.value, c, sizeof(c)), rel(r, s->anon_peak.ts),
+		util__fmt_bytes_long(s->file_peak.value, d, sizeof(d)), rel(r, s->file_peak.ts));
+	fprintf(r->o.out, "  mapped    anon/private peak %s at %+.1fs; %s %s\n",
+		util__fmt_bytes_long(s->data_vm_peak.value, a, sizeof(a)),
+		rel(r, s->data_vm_peak.ts), t->state == MODEL_EXITED ? "at exit" : "now",
+		util__fmt_bytes_long(s->data_vm, b, sizeof(b)));
+	fprintf(r->o.out, "  threads   peak %llu at %+.1fs; %llu created, %llu exited\n",
+		(unsigned long long)s->threads_peak.value, rel(r, s->threads_peak.ts),
+		(unsigned long long)s->thread_creates, (unsigned long long)s->thread_exits);
+	fprintf(r->o.out, "  activity  %s of pages allocated, %llu mmap, %llu munmap, "
+		"%llu forks, %llu execs\n",
+		util__fmt_bytes_long(s->page_allocs << 12, a, sizeof(a)),
+		(unsigned long long)s->mmap_calls, (unsigned long long)s->munmap_calls,
+		(unsigned long long)s->forks, (unsigned long long)s->execs);
+}
+
+/* Worth its own summary block: chosen by the user, long-lived, or still running. */
+static bool summary_detailed(const struct model_target *t)
+{
+	return t->reason != CW_WHY_FORK || t->state == MODEL_RUNNING ||
+	       t->exit_ts - t->first_ts >= SHORT_LIVED_NS;
+}
+
+void report__summary(struct report *r, const struct model *m, __u64 now)
+{
+	const struct model_target *big = NULL;
+	size_t brief = 0;
+	char b[24];
+
+	if (r->o.json) {
+		obj_begin(r, "summary", now);
+		json__f64(&r->j, "duration_s", rel(r, now), 3);
+		json__u64(&r->j, "targets", m->n);
+		json__u64(&r->j, "records", m->records);
+		json__u64(&r->j, "records_malformed", m->bad_records);
+		json__u64(&r->j, "events_lost", m->lost);
+		json__arr(&r->j, "target_list");
+		for (size_t i = 0; i < m->n; i++) {
+			json__obj(&r->j, NULL);
+			target_json(r, &m->t[i]);
+			json__close(&r->j, '}');
+		}
+		json__close(&r->j, ']');
+		obj_emit(r);
+		return;
+	}
+	fprintf(r->o.out, "\ncwatch summary after %.1fs: %zu target%s, %llu records, "
+		"%llu events lost\n", rel(r, now), m->n, m->n == 1 ? "" : "s",
+		(unsigned long long)m->records, (unsigned long long)m->lost);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct model_target *t = &m->t[i];
+
+		if (summary_detailed(t)) {
+			summary_text(r, t, now);
+			continue;
+		}
+		brief++;
+		if (!big || t->stats.rss_peak.value > big->stats.rss_peak.value)
+			big = t;
+	}
+	if (brief)
+		fprintf(r->o.out, "and %zu short-lived child process%s (under %.0fs each); "
+			"the largest, %u %s, peaked at %s\n", brief, brief == 1 ? "" : "es",
+			SHORT_LIVED_NS / 1e9, big->pid, big->comm,
+			util__fmt_bytes_long(big->stats.rss_peak.value, b, sizeof(b)));
+	fflush(r->o.out);
+}

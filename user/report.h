@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* What the user sees: the live table, lifecycle lines, JSON lines, the summary. */
+#ifndef CW_REPORT_H
+#define CW_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "model.h"
+
+struct report_opts {
+	FILE *out;
+	bool json;		/* JSON lines instead of the table */
+	bool redraw;		/* redraw the table in place (a terminal) */
+	__u64 start_ts;		/* ns, CLOCK_MONOTONIC: cwatch started watching */
+	__s64 wall_offset;	/* ns: CLOCK_REALTIME - CLOCK_MONOTONIC */
+};
+
+struct report;
+
+struct report *report__new(const struct report_opts *o);
+void report__free(struct report *r);
+/* A record was applied to @m and touched target @idx: print lifecycle news. */
+void report__record(struct report *r, const struct model *m, const void *rec, int idx);
+/* The periodic view at time @now (ns, monotonic). */
+void report__interval(struct report *r, const struct model *m, __u64 now);
+/* The final summary at time @now. */
+void report__summary(struct report *r, const struct model *m, __u64 now);
+
+#endif /* CW_REPORT_H */

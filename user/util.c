@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Logging, strict number parsing and formatting. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+enum util_level util_verbosity = UTIL_INFO;
+bool util_json_errors;
+
+static const char *const level_name[] = { "error", "warning", "info", "debug" };
+
+/*
+ * Print a message on stderr as "cwatch: <level>: <text>", or as a JSON object
+ * under --json so that a consumer of JSON lines never has to parse prose.
+ */
+void util__log(enum util_level level, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	if (level > util_verbosity)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (util_json_errors && level <= UTIL_WARN) {
+		struct json j;
+
+		json__init(&j);
+		json__str(&j, "type", level_name[level]);
+		json__str(&j, "message", text);
+		json__end(&j);
+		fputs(json__text(&j), stderr);
+		json__free(&j);
+		return;
+	}
+	fprintf(stderr, "cwatch: %s: %s\n", level_name[level], text);
+}
+
+int util__parse_u64(const char *s, __u64 min, __u64 max, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int util__parse_seconds(const char *s, __u64 *ns)
+{
+	__u64 whole = 0, frac = 0, scale = 1000000000ULL;
+	const char *p = s;
+
+	if (!s || !*s || *s == '.')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (__u64)(*p - '0');
+		if (whole > 100000000ULL)	/* > 3 years: a typo */
+			return -ERANGE;
+	}
+	if (*p == '.') {
+		p++;
+		if (!*p)
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (__u64)(*p - '0') * scale;
+			}
+		}
+	}
+	if (*p)
+		return -EINVAL;
+	*ns = whole * 1000000000ULL + frac;
+	return *ns ? 0 : -ERANGE;
+}
+
+int util__parse_bytes(const char *s, __u64 *out)
+{
+	char num[32];
+	size_t n;
+	__u64 mult = 1, v;
+	int err;
+
+	if (!s || !*s)
+		return -EINVAL;
+	n = strlen(s);
+	if (n >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K': case 'k': mult = 1ULL << 10; break;
+	case 'M': case 'm': mult = 1ULL << 20; break;
+	case 'G': case 'g': mult = 1ULL << 30; break;
+	default: break;
+	}
+	if (mult > 1)
+		num[n - 1] = '\0';
+	err = util__parse_u64(num, 0, UINT64_MAX / mult, &v);
+	if (err)
+		return err;
+	*out = v * mult;
+	return 0;
+}
+
+const char *util__fmt_bytes(__u64 bytes, char *buf, size_t len)
+{
+	static const char unit[] = "BKMGTP";
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024.0 && u < 5) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
+	else if (v < 100.0)
+		snprintf(buf, len, "%.1f%c", v, unit[u]);
+	else
+		snprintf(buf, len, "%.0f%c", v, unit[u]);
+	return buf;
+}
+
+const char *util__fmt_bytes_long(__u64 bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024.0 && u < 5) {
+		v /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+void util__strlcpy(char *dst, const char *src, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
