@@ -104,7 +104,10 @@ struct collector {
 	struct report *report;
 	struct probes *probes;
 	struct events *events;
-	__u64 seen;		/* targets ever known */
+	/* targets chosen at start, told to the model once setup has succeeded */
+	struct cw_rec_attach pending[MAX_PIDS + 1];
+	int npending;
+	bool started;
 };
 
 static __u64 mono_ns(void)
@@ -171,7 +174,7 @@ static int add_target(struct collector *c, pid_t pid, __u32 why)
 	err = target__status(pid, &st);
 	if (err) {
 		if (err == -ESRCH)
-			cw_err("no process with pid %d", pid);
+			cw_err("no live process with pid %d", pid);
 		else
 			cw_err("reading /proc/%d/status failed: %s", pid, strerror(-err));
 		return err;
@@ -195,8 +198,10 @@ static int add_target(struct collector *c, pid_t pid, __u32 why)
 	util__strlcpy(a.comm, st.comm, sizeof(a.comm));
 	if (target__exe(pid, a.exe, sizeof(a.exe)))
 		a.exe[0] = '\0';
-	deliver(c, &a, sizeof(a));
-	c->seen++;
+	if (c->started || c->npending == MAX_PIDS + 1)
+		deliver(c, &a, sizeof(a));
+	else
+		c->pending[c->npending++] = a;
 	return 0;
 }
 
@@ -320,20 +325,19 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		default:
 			if (optopt && strchr("pcidRTMSBF", optopt))
-				cw_err("option '-%c' needs a value", optopt);
+				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
-				cw_err("unknown option '-%c'", optopt);
+				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
 			else
-				cw_err("unknown option or missing value: '%s'", argv[optind - 1]);
-			fprintf(stderr, "Try 'cwatch run --help'.\n");
+				cw_err("unknown option or missing value: '%s' (see cwatch run --help)",
+				       argv[optind - 1]);
 			return 2;
 		}
 	}
 	if (optind < argc)
 		o->argv = &argv[optind];
 	if (!o->npids && !o->match.ncomm && !o->match.nexe && !o->argv) {
-		cw_err("no target: give --pid, --comm, --exe or -- CMD");
-		fprintf(stderr, "Try 'cwatch run --help'.\n");
+		cw_err("no target: give --pid, --comm, --exe or -- CMD (see cwatch run --help)");
 		return 2;
 	}
 	o->probe.match = o->match.ncomm || o->match.nexe;
@@ -396,7 +400,7 @@ static int cmd_run(int argc, char **argv)
 		struct target_status st;
 
 		if (target__status(o.pids[i], &st)) {
-			cw_err("no process with pid %d", o.pids[i]);
+			cw_err("no live process with pid %d", o.pids[i]);
 			return 1;
 		}
 	}
@@ -450,8 +454,6 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (o.probe.match)
-		target__scan(&o.match, add_matched, &c);
 	if (o.argv) {
 		err = target__release(&launch);
 		if (err) {
@@ -460,6 +462,11 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	c.started = true;
+	for (int i = 0; i < c.npending; i++)
+		deliver(&c, &c.pending[i], sizeof(c.pending[i]));
+	if (o.probe.match)
+		target__scan(&o.match, add_matched, &c);
 	if (!o.json && !ro.redraw)
 		cw_info("watching %zu target%s; Ctrl-C stops", model__nr_live(c.model),
 			model__nr_live(c.model) == 1 ? "" : "s");
@@ -494,7 +501,6 @@ int main(int argc, char **argv)
 		fputs(usage_main, stdout);
 		return 0;
 	}
-	cw_err("unknown command '%s'", cmd);
-	fprintf(stderr, "Try 'cwatch help'.\n");
+	cw_err("unknown command '%s' (see cwatch help)", cmd);
 	return 2;
 }

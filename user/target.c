@@ -21,6 +21,7 @@
 int target__status(pid_t pid, struct target_status *st)
 {
 	char path[64], line[256];
+	bool zombie = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
@@ -32,6 +33,11 @@ int target__status(pid_t pid, struct target_status *st)
 		char key[32];
 		unsigned long long v;
 
+		if (!strncmp(line, "State:\t", 7)) {
+			/* a zombie (Z) or dead (X) process has nothing left to watch */
+			zombie = line[7] == 'Z' || line[7] == 'X';
+			continue;
+		}
 		if (!strncmp(line, "Name:\t", 6)) {
 			line[strcspn(line, "\n")] = '\0';
 			util__strlcpy(st->comm, line + 6, sizeof(st->comm));
@@ -59,8 +65,7 @@ int target__status(pid_t pid, struct target_status *st)
 			st->threads = v;
 	}
 	fclose(f);
-	/* a zombie has no mm and no Tgid worth watching */
-	return st->tgid ? 0 : -ESRCH;
+	return st->tgid && !zombie ? 0 : -ESRCH;
 }
 
 int target__exe(pid_t pid, char *buf, size_t len)
