@@ -198,6 +198,13 @@ static int add_target(struct collector *c, pid_t pid, __u32 why)
 	util__strlcpy(a.comm, st.comm, sizeof(a.comm));
 	if (target__exe(pid, a.exe, sizeof(a.exe)))
 		a.exe[0] = '\0';
+	if (why == CW_WHY_LAUNCH) {
+		/* still cwatch's fork, held before exec: name it after the command */
+		const char *base = strrchr(c->o->argv[0], '/');
+
+		util__strlcpy(a.comm, base ? base + 1 : c->o->argv[0], sizeof(a.comm));
+		util__strlcpy(a.exe, c->o->argv[0], sizeof(a.exe));
+	}
 	if (c->started || c->npending == MAX_PIDS + 1)
 		deliver(c, &a, sizeof(a));
 	else

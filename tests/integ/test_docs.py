@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""README.md and --help agree; every JSON field cwatch writes is documented."""
+
+import os
+import re
+
+import cw
+import util
+
+
+def readme(env):
+    with open(os.path.join(env.root, "README.md")) as f:
+        return f.read()
+
+
+def test_readme_shows_the_two_commands_first(env):
+    text = readme(env)
+    first = re.search(r"```sh\n(.*?)```", text, re.S).group(1).splitlines()
+    assert first[0].startswith("sudo make demo"), first
+    assert first[1].startswith("sudo make test"), first
+
+
+def test_readme_usage_is_run_help(env):
+    """The usage block in README.md is exactly `cwatch run --help`."""
+    res = cw.run(env, ["run", "--help"])
+    assert res.returncode == 0
+    help_text = res.stdout.rstrip("\n")
+    assert help_text.startswith("cwatch run:"), help_text[:40]
+    assert "```\n" + help_text + "\n```" in readme(env), \
+        "README.md's `cwatch run` block differs from `cwatch run --help`"
+
+
+def test_every_json_field_is_documented(env):
+    """Run cwatch once and check each key it writes appears in README.md."""
+    util.need_root()
+    res = cw.run(env, ["run", "--json", "--interval", "0.3", "--mmap-min", "64K", "--",
+                       cw.fixture(env, "memthreads"), "--mib", "8", "--threads", "1",
+                       "--hold", "0.7", "--exit-code", "0"])
+    assert res.returncode == 0, res.stderr
+    keys = set()
+    kinds = set()
+    for o in util.read_json_lines(res.stdout):
+        if "type" not in o:
+            continue	# the fixture's own line
+        kinds.add(o["type"])
+        keys.update(o)
+        for t in o.get("target_list", []):
+            keys.update(t)
+    assert {"target", "exec", "mmap", "peak", "interval", "exit", "summary"} <= kinds, kinds
+    text = readme(env)
+    missing = sorted(k for k in keys if f"`{k}`" not in text)
+    assert not missing, f"JSON fields not documented in README.md: {missing}"
