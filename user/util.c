@@ -116,16 +116,25 @@ int util__parse_bytes(const char *s, __u64 *out)
 	return 0;
 }
 
+/* Scale @bytes by 1024 until under 1024; returns the power of 1024 reached. */
+static int scale_1024(__u64 bytes, double *v)
+{
+	int u = 0;
+
+	*v = (double)bytes;
+	while (*v >= 1024.0 && u < 5) {
+		*v /= 1024.0;
+		u++;
+	}
+	return u;
+}
+
 const char *util__fmt_bytes(__u64 bytes, char *buf, size_t len)
 {
 	static const char unit[] = "BKMGTP";
-	double v = (double)bytes;
-	int u = 0;
+	double v;
+	int u = scale_1024(bytes, &v);
 
-	while (v >= 1024.0 && u < 5) {
-		v /= 1024.0;
-		u++;
-	}
 	if (u == 0)
 		snprintf(buf, len, "%lluB", (unsigned long long)bytes);
 	else if (v < 100.0)
@@ -138,13 +147,9 @@ const char *util__fmt_bytes(__u64 bytes, char *buf, size_t len)
 const char *util__fmt_bytes_long(__u64 bytes, char *buf, size_t len)
 {
 	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double v = (double)bytes;
-	int u = 0;
+	double v;
+	int u = scale_1024(bytes, &v);
 
-	while (v >= 1024.0 && u < 5) {
-		v /= 1024.0;
-		u++;
-	}
 	if (u == 0)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 	else
