@@ -18,7 +18,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS ?= -O2 -g
 CW_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUT) -Ibpf -Iuser \
 	-DCWATCH_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lcrypto
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -32,10 +32,11 @@ endif
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
+USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS)) $(OUT)/user/profiles.o
+PROFILES := $(sort $(wildcard profiles/*.yaml))
 # Modules with no BPF, clock or I/O dependencies: linked into the unit tests.
-PURE := model util json
-PURE_SAN_OBJS := $(patsubst %,$(OUT)/san/%.o,$(PURE))
+PURE := model util json profile
+PURE_SAN_OBJS := $(patsubst %,$(OUT)/san/%.o,$(PURE)) $(OUT)/san/profiles.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.c))
@@ -75,6 +76,18 @@ $(OUT)/user/%.o: user/%.c $(OUT)/cwatch.skel.h | $(OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) -c $< -o $@
 
+$(OUT)/profiles.c: $(PROFILES) scripts/embed-profiles.sh | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)sh scripts/embed-profiles.sh $(PROFILES) > $@
+
+$(OUT)/user/profiles.o: $(OUT)/profiles.c | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/san/profiles.o: $(OUT)/profiles.c | $(OUT)/san
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) -O1 -g $(SAN) -c $< -o $@
+
 $(OUT)/cwatch: $(USER_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
@@ -89,7 +102,7 @@ $(OUT)/san/tests/%.o: tests/unit/%.c | $(OUT)/san/tests
 
 $(OUT)/unit: $(UNIT_OBJS) $(PURE_SAN_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN) $^ -o $@
+	$(Q)$(CC) $(SAN) $^ -lyaml -lcrypto -o $@
 
 $(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
 	$(call msg,CC,$@)

@@ -103,6 +103,67 @@ struct {
 	__uint(max_entries, 1);
 } cw_scratch SEC(".maps") __weak;
 
+/* Probe specs from the runtime profiles, indexed by the attach cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_uspec);
+	__uint(max_entries, CW_USPECS);
+} cw_uspecs SEC(".maps") __weak;
+
+/* One pending probe on a thread: entry values waiting for the return. */
+struct cw_frame {
+	__u32 spec;		/* cookie of the entry probe */
+	__u32 role;
+	__u64 ts;		/* ns at entry */
+	__u64 val[CW_ROLE_ARGS];
+	__s64 charged;		/* the thread's charged bytes at entry */
+	__u64 pages;		/* the thread's page allocations at entry */
+	__u64 prev_inst;	/* the instance running before this frame */
+};
+
+/* A thread of a target running runtime code; key tid. */
+struct cw_thread {
+	__u64 inst;		/* instance running on this thread now, 0 = none */
+	__s64 charged;		/* bytes charged to instances on this thread, running total */
+	__u64 pages;		/* pages allocated on this thread, running total */
+	__u64 code_seq;		/* modules created on this thread */
+	__u32 depth;		/* frames in use */
+	__u32 tgid;
+	struct cw_frame f[CW_CALL_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_thread);
+	__uint(max_entries, 16384);
+} cw_threads SEC(".maps") __weak;
+
+/* Exported objects (e.g. wasmer's functions) -> their instance; key (tgid, object). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cw_inst_key);
+	__type(value, __u64);
+	__uint(max_entries, 65536);
+} cw_objs SEC(".maps") __weak;
+
+/* Scratch space for a new cw_thread (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_thread);
+	__uint(max_entries, 1);
+} cw_scratch_thread SEC(".maps") __weak;
+
+/* Contract instances and their counters. Resized by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_inst_key);
+	__type(value, struct cw_inst_stats);
+	__uint(max_entries, 16384);
+} cw_instances SEC(".maps") __weak;
+
 /* Count one lost record of @type for @reason. */
 static __always_inline void cw_drop(__u32 type, __u32 reason)
 {
@@ -144,7 +205,29 @@ static __always_inline void cw_submit(void *rec)
 							     BPF_RB_NO_WAKEUP);
 }
 
-/* Raise @p to @v (if higher) at time @now; lock-free across CPUs. */
+/*
+ * The instance running on the current thread of target @s, if the target runs
+ * a profiled runtime; *thr gets the thread. Costs one lookup for such targets
+ * and nothing for others.
+ */
+static __always_inline struct cw_inst_stats *cw_current_inst(struct cw_stats *s, __u32 tgid,
+							     struct cw_thread **thr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_inst_key k = { .tgid = tgid };
+	struct cw_thread *t;
+
+	*thr = NULL;
+	if (!(s->flags & CW_F_PROFILE))
+		return NULL;
+	t = bpf_map_lookup_elem(&cw_threads, &tid);
+	if (!t || !t->inst)
+		return NULL;
+	*thr = t;
+	k.key = t->inst;
+	return bpf_map_lookup_elem(&cw_instances, &k);
+}
+
 static __always_inline void cw_peak_raise(struct cw_peak *p, __u64 v, __u64 now)
 {
 	for (int i = 0; i < 4; i++) {

@@ -20,9 +20,17 @@ enum cw_type {
 	CW_EV_EXIT = 3,		/* the last thread of a target exited; carries final figures */
 	CW_EV_PEAK = 4,		/* resident memory rose past the next peak step */
 	CW_EV_MMAP = 5,		/* a large mapping was created or removed */
+	CW_EV_CODE = 6,		/* a chunk of a module's code bytes (for the contract id) */
+	CW_EV_MODULE = 7,	/* a module was created from the code just sent */
+	CW_EV_INSTANCE_NEW = 8,	/* a contract instance was created */
+	CW_EV_INSTANCE_END = 9,	/* a contract instance was destroyed */
+	CW_EV_CALL = 10,	/* a call into an instance returned */
+	CW_EV_HOST_CALL = 11,	/* a host call returned */
+	CW_EV_GROW = 12,	/* an instance's linear memory grew */
 	CW_REC_STATS = 64,	/* user space: a periodic snapshot of a target's counters */
 	CW_REC_ATTACH = 65,	/* user space: a target chosen at start (pid, comm, exe, launch) */
-	CW_TYPE_MAX = 66,
+	CW_REC_INST_STATS = 66,	/* user space: a periodic snapshot of an instance's counters */
+	CW_TYPE_MAX = 67,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
@@ -46,6 +54,7 @@ enum cw_rss {
 /* cw_stats.flags */
 #define CW_F_EXITED	0x1	/* the target exited; the entry waits to be reaped */
 #define CW_F_SEEDED	0x2	/* user space seeded the figures from /proc */
+#define CW_F_PROFILE	0x4	/* a runtime profile is attached: attribute to instances */
 
 /* Every record starts with this. */
 struct cw_hdr {
@@ -161,6 +170,144 @@ struct cw_rec_attach {
 	__u32 pad;
 	char comm[CW_COMM_LEN];
 	char exe[CW_PATH_LEN];
+};
+
+/*
+ * Runtime profiles (user/profile.c) map a runtime's functions to roles. One
+ * generic uprobe (and uretprobe, for C functions only) program serves every
+ * role; the attach cookie indexes cw_uspecs, which says the role and where
+ * its arguments are.
+ */
+enum cw_role {
+	CW_ROLE_MODULE_NEW = 1,	  /* args: code ptr, code len, module key */
+	CW_ROLE_INSTANCE_NEW = 2, /* args: instance key, module key, name (C string) */
+	CW_ROLE_INSTANCE_DEL = 3, /* args: instance key */
+	CW_ROLE_CALL = 4,	  /* args: instance key, entry-point name (C string); entry + return */
+	CW_ROLE_CALL_ENTER = 5,	  /* args: instance key, entry-point name; entry only */
+	CW_ROLE_CALL_EXIT = 6,	  /* args: instance key; entry only */
+	CW_ROLE_HOST_CALL = 7,	  /* args: host function id, guest ptr, guest len; entry + return */
+	CW_ROLE_GROW = 8,	  /* args: delta pages, old pages (usually ret) */
+	CW_ROLE_EXPORTS = 9,	  /* args: instance key, vector {size, data} of its exported objects */
+	CW_ROLE_NR = 10,
+};
+
+/* Where an argument is: a register or stack slot, then up to 3 dereferences. */
+enum cw_arg_base {
+	CW_ARG_NONE = 0,
+	CW_ARG_REG0 = 1,	/* first integer argument register; REG0 + n for the n-th, n < 6 */
+	CW_ARG_RET = 7,		/* the return value (return probes) */
+	CW_ARG_SP = 8,		/* the stack pointer at entry */
+};
+
+#define CW_ARG_DEREF 3
+#define CW_ROLE_ARGS 3
+#define CW_USPECS 64		/* probes in force at once */
+#define CW_CALL_DEPTH 8		/* nested calls tracked per thread */
+#define CW_CODE_CHUNK 4000	/* bytes of code per CW_EV_CODE */
+#define CW_CODE_MAX (4 << 20)	/* bytes of a module hashed at most */
+#define CW_NAME_LEN 64
+
+/* cw_arg.flags */
+#define CW_ARGF_AT_RET	0x1	/* take the base at entry, dereference at return (out-parameters) */
+#define CW_ARGF_EXPORT	0x2	/* an exported object: translate to its instance (CW_ROLE_EXPORTS) */
+
+/* value = base; repeat nderef times: value = *(u64 *)(value + off[i]); then truncate to size */
+struct cw_arg {
+	__u8 base;		/* enum cw_arg_base */
+	__u8 nderef;		/* <= CW_ARG_DEREF */
+	__u8 size;		/* 4 or 8 bytes */
+	__u8 flags;		/* CW_ARGF_* */
+	__s32 off[CW_ARG_DEREF];	/* bytes */
+};
+
+struct cw_uspec {
+	__u32 role;		/* enum cw_role */
+	__u32 has_ret;		/* 1: a return probe is attached too */
+	__u32 profile;		/* index of the profile (user space) */
+	__u32 pad;
+	struct cw_arg arg[CW_ROLE_ARGS];
+};
+
+#define CW_EXPORTS_MAX 64	/* exported objects mapped per instance */
+
+/* Per-instance counters, key struct cw_inst_key, aggregated in the kernel. */
+struct cw_inst_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 key;		/* the runtime's instance (or store) pointer */
+};
+
+struct cw_inst_stats {
+	__s64 charged;			/* bytes of resident memory gained while it ran (net) */
+	struct cw_peak charged_peak;	/* bytes */
+	__s64 mapped;			/* bytes mapped minus unmapped while it ran */
+	__u64 page_allocs;		/* pages allocated while it ran */
+	__u64 threads_created;		/* threads started while it ran */
+	__u64 calls;			/* calls returned */
+	__u64 call_ns;			/* ns spent in calls, total */
+	__u64 host_calls;		/* host calls returned */
+	__u64 host_ns;			/* ns spent in host calls, total */
+	__u64 linear;			/* bytes of linear memory (from grow) */
+	struct cw_peak linear_peak;	/* bytes */
+	__u64 grows;			/* memory.grow calls */
+	__u64 module;			/* module key it was created from */
+	__u64 created;			/* ns, CLOCK_MONOTONIC */
+};
+
+struct cw_ev_code {
+	struct cw_hdr h;	/* instance = 0 */
+	__u64 seq;		/* per-thread module sequence: chunks and the CW_EV_MODULE share it */
+	__u32 off;		/* bytes into the code */
+	__u32 len;		/* bytes in data */
+	__u64 total;		/* bytes of code in all */
+	__u8 data[CW_CODE_CHUNK];
+};
+
+struct cw_ev_module {
+	struct cw_hdr h;
+	__u64 seq;		/* matches the chunks */
+	__u64 module;		/* module key */
+	__u64 code_len;		/* bytes */
+	__u32 chunks;		/* CW_EV_CODE records sent (less than needed = some were lost) */
+	__u32 profile;
+};
+
+struct cw_ev_instance {
+	struct cw_hdr h;	/* instance = the key */
+	__u64 module;		/* module key, 0 if the profile has none */
+	__u32 profile;
+	__u32 pad;
+	char name[CW_NAME_LEN];	/* from the profile's name argument, if any */
+};
+
+struct cw_ev_call {
+	struct cw_hdr h;	/* instance = the key */
+	__u64 ns;		/* duration */
+	__s64 retained;		/* bytes: resident memory gained on this thread during the call */
+	__u64 page_allocs;	/* pages allocated on this thread during the call */
+	__u32 depth;		/* nesting depth, 1 = outermost */
+	__u32 pad;
+	char name[CW_NAME_LEN];	/* entry point, if the profile names it */
+};
+
+struct cw_ev_host_call {
+	struct cw_hdr h;	/* instance = the one running on this thread */
+	__u64 func;		/* host function id (profile-defined) */
+	__u64 ns;		/* duration */
+	__u64 guest_ptr;	/* from the profile's guest pointer argument */
+	__u64 guest_len;	/* bytes */
+};
+
+struct cw_ev_grow {
+	struct cw_hdr h;	/* instance = the one running on this thread */
+	__u64 delta;		/* pages of 64 KiB requested */
+	__u64 old_pages;	/* pages before (the runtime's answer), ~0 if it failed */
+	__u64 linear;		/* bytes after */
+};
+
+struct cw_rec_inst_stats {
+	struct cw_hdr h;	/* instance = the key */
+	struct cw_inst_stats stats;
 };
 
 /* Drop counters: per-CPU array cw_drops, index = type * CW_DROP_NR + reason. */

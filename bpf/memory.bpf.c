@@ -67,6 +67,20 @@ int tp_rss_stat(struct trace_event_raw_rss_stat *ctx)
 			return 0;
 		tgid = otgid;
 	}
+	if (ctx->curr && member != CW_RSS_SWAP) {
+		struct cw_thread *t;
+		struct cw_inst_stats *in = cw_current_inst(s, tgid, &t);
+
+		if (in && t) {
+			/* the thread's net resident change is charged to its instance */
+			__s64 d = (size > 0 ? size : 0) - (__s64)s->rss[member];
+
+			__sync_fetch_and_add(&in->charged, d);
+			t->charged += d;
+			if (in->charged > 0)
+				cw_peak_raise(&in->charged_peak, in->charged, now);
+		}
+	}
 	s->rss[member] = size > 0 ? size : 0;
 	cw_rss_peaks(s, now);
 	rss_peak_event(s, tgid);
@@ -77,10 +91,20 @@ int tp_rss_stat(struct trace_event_raw_rss_stat *ctx)
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(tp_page_alloc, struct page *page, unsigned int order)
 {
-	struct cw_stats *s = cw_target(cw_current_tgid());
+	__u32 tgid = cw_current_tgid();
+	struct cw_stats *s = cw_target(tgid);
+	struct cw_inst_stats *in;
+	struct cw_thread *t;
+	__u64 n = 1ULL << (order & 31);
 
-	if (s)
-		__sync_fetch_and_add(&s->page_allocs, 1ULL << (order & 31));
+	if (!s)
+		return 0;
+	__sync_fetch_and_add(&s->page_allocs, n);
+	in = cw_current_inst(s, tgid, &t);
+	if (in && t) {
+		__sync_fetch_and_add(&in->page_allocs, n);
+		t->pages += n;
+	}
 	return 0;
 }
 
@@ -127,6 +151,8 @@ static __always_inline int mm_exit(long ret)
 	struct cw_inflight *in = bpf_map_lookup_elem(&cw_inflight, &tid);
 	struct cw_inflight a;
 	struct cw_stats *s;
+	struct cw_inst_stats *inst;
+	struct cw_thread *t;
 	__u64 now;
 
 	if (!in)
@@ -137,16 +163,22 @@ static __always_inline int mm_exit(long ret)
 	if (!s || (ret < 0 && ret > -4096))
 		return 0;
 	now = bpf_ktime_get_ns();
+	inst = cw_current_inst(s, tgid, &t);
 	switch (a.nr) {
 	case CW_MM_MMAP: /* len, prot, flags, fd */
 		__sync_fetch_and_add(&s->mmap_calls, 1);
-		if (a.a[2] & CW_MAP_ANONYMOUS)
+		if (a.a[2] & CW_MAP_ANONYMOUS) {
 			__sync_fetch_and_add(&s->mmap_anon_bytes, CW_PAGE_ALIGN(a.a[0]));
+			if (inst)
+				__sync_fetch_and_add(&inst->mapped, CW_PAGE_ALIGN(a.a[0]));
+		}
 		mmap_event(tgid, CW_MM_MMAP, ret, a.a[0], 0, a.a[1], a.a[2], a.a[3]);
 		break;
 	case CW_MM_MUNMAP: /* addr, len */
 		__sync_fetch_and_add(&s->munmap_calls, 1);
 		__sync_fetch_and_add(&s->munmap_bytes, CW_PAGE_ALIGN(a.a[1]));
+		if (inst)
+			__sync_fetch_and_add(&inst->mapped, -(__s64)CW_PAGE_ALIGN(a.a[1]));
 		mmap_event(tgid, CW_MM_MUNMAP, a.a[0], a.a[1], 0, 0, 0, -1);
 		break;
 	case CW_MM_MREMAP: /* old addr, old len, new len, flags */

@@ -89,8 +89,14 @@ int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 	if (BPF_CORE_READ(child, tgid) == tgid) {
 		__u64 n = live_threads(child);
 
+		struct cw_inst_stats *in;
+		struct cw_thread *t;
+
 		s->threads = n;
 		__sync_fetch_and_add(&s->thread_creates, 1);
+		in = cw_current_inst(s, tgid, &t);
+		if (in)
+			__sync_fetch_and_add(&in->threads_created, 1);
 		cw_peak_raise(&s->threads_peak, n, now);
 		return 0;
 	}

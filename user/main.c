@@ -17,6 +17,7 @@
 #include "model.h"
 #include "probes.h"
 #include "report.h"
+#include "runtime.h"
 #include "target.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@
 #endif
 
 #define MAX_PIDS 64
+#define MAX_PROFILES 8
 
 static volatile sig_atomic_t stop_flag;
 
@@ -62,6 +64,11 @@ static const char usage_run[] =
 	"                          (repeatable)\n"
 	"  -- CMD [ARG...]         launch CMD, held until the probes are attached\n"
 	"\n"
+	"Runtimes (per contract instance figures):\n"
+	"      --runtime=NAME      auto (default: pick a profile by what the target maps),\n"
+	"                          none, or a profile name (see cwatch profiles)\n"
+	"      --profile=FILE      a profile file; tried before the built-ins (repeatable)\n"
+	"\n"
 	"Output:\n"
 	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
 	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
@@ -95,6 +102,9 @@ struct run_opts {
 	__u64 duration_ns;	/* 0: until the targets are gone */
 	bool json;
 	struct probes_opts probe;
+	const char *runtime;		/* --runtime: NULL (auto), "none", or a profile name */
+	const char *profile_files[MAX_PROFILES];
+	int nprofile_files;
 };
 
 /* State of one `cwatch run`. */
@@ -104,6 +114,12 @@ struct collector {
 	struct report *report;
 	struct probes *probes;
 	struct events *events;
+	struct runtime *runtime;
+	char profile_names[RUNTIME_MAX_PROFILES][PROFILE_NAME_LEN];
+	const char *profile_name_ptrs[RUNTIME_MAX_PROFILES];
+	/* targets whose runtime is settled (a profile attached, or fixed as none) */
+	pid_t settled[4096];
+	size_t nsettled;
 	/* targets chosen at start, told to the model once setup has succeeded */
 	struct cw_rec_attach pending[MAX_PIDS + 1];
 	int npending;
@@ -127,6 +143,8 @@ static __s64 wall_offset_ns(void)
 	return ((__s64)w.tv_sec - m.tv_sec) * 1000000000LL + (w.tv_nsec - m.tv_nsec);
 }
 
+static void settle_runtime(struct collector *c, pid_t pid, const char *exe);
+
 /* Every record, from the kernel or from us, goes through here: model, then output. */
 static int deliver(void *ctx, const void *rec, size_t len)
 {
@@ -139,7 +157,39 @@ static int deliver(void *ctx, const void *rec, size_t len)
 		return -ENOMEM;
 	}
 	report__record(c->report, c->model, rec, idx);
+	if (idx >= 0 && c->started) {
+		const struct cw_hdr *h = rec;
+		const struct model_target *t = &c->model->t[idx];
+
+		/* a new program, or a process matched on exec: which runtime is it? */
+		if (h->type == CW_EV_EXEC) {
+			for (size_t i = 0; i < c->nsettled; i++)
+				if (c->settled[i] == (pid_t)h->tgid)
+					c->settled[i] = 0;
+			settle_runtime(c, (pid_t)h->tgid, NULL);
+		} else if (h->type == CW_EV_TARGET_NEW && t->reason != CW_WHY_FORK) {
+			settle_runtime(c, (pid_t)h->tgid, NULL);
+		}
+	}
 	return 0;
+}
+
+/* Read every instance's counters from the kernel and deliver them as snapshots. */
+static void snapshot_instances(struct collector *c, __u64 now)
+{
+	struct cw_rec_inst_stats r = {};
+	struct cw_inst_key key = {};
+	bool first = true;
+
+	r.h.type = CW_REC_INST_STATS;
+	r.h.size = sizeof(r);
+	r.h.ts = now;
+	while (probes__next_inst(c->probes, &key, first, &r.stats)) {
+		first = false;
+		r.h.tgid = key.tgid;
+		r.h.instance = key.key;
+		deliver(c, &r, sizeof(r));
+	}
 }
 
 /* Read every target's counters from the kernel and deliver them as snapshots. */
@@ -160,7 +210,82 @@ static void snapshot(struct collector *c, __u64 now)
 		deliver(c, &r, sizeof(r));
 		if (r.stats.flags & CW_F_EXITED)
 			probes__forget(c->probes, key);
+		else
+			settle_runtime(c, (pid_t)key, NULL);
 	}
+	snapshot_instances(c, now);
+}
+
+/*
+ * Load --profile files and choose the candidate profiles: --runtime NAME fixes
+ * one for every target, "none" turns runtime probes off, otherwise the files
+ * and then the built-ins are matched against each target. 0, 1 or 2 (printed).
+ */
+static int choose_profiles(const struct run_opts *o, struct profile *out, int *n,
+			   enum runtime_mode *mode)
+{
+	char err[512];
+
+	*n = 0;
+	*mode = RUNTIME_AUTO;
+	for (int i = 0; i < o->nprofile_files; i++) {
+		if (profile__load(o->profile_files[i], &out[*n], err, sizeof(err))) {
+			cw_err("--profile: %s", err);
+			return 1;
+		}
+		(*n)++;
+	}
+	if (o->runtime && !strcmp(o->runtime, "none")) {
+		*mode = RUNTIME_NONE;
+		return 0;
+	}
+	if (o->runtime) {
+		const struct profile *b = profile__find(o->runtime);
+
+		for (int i = 0; i < *n && !b; i++)
+			if (!strcmp(out[i].name, o->runtime))
+				b = &out[i];
+		if (!b) {
+			cw_err("--runtime: no profile named '%s' (see cwatch profiles)", o->runtime);
+			return 2;
+		}
+		out[0] = *b;
+		*n = 1;
+		*mode = RUNTIME_FIXED;
+		return 0;
+	}
+	for (size_t i = 0; i < profile__nr_builtin() && *n < RUNTIME_MAX_PROFILES; i++)
+		out[(*n)++] = *profile__builtin(i);
+	return 0;
+}
+
+static bool is_settled(const struct collector *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->nsettled; i++)
+		if (c->settled[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * Attach the runtime probes @pid needs, once a profile fits it (@exe: the
+ * file it is about to exec, when still held). Targets whose runtime is
+ * settled are not looked at again; others are, on exec and every interval.
+ */
+static void settle_runtime(struct collector *c, pid_t pid, const char *exe)
+{
+	int pi;
+
+	if (!c->runtime || is_settled(c, pid))
+		return;
+	pi = runtime__attach(c->runtime, pid, exe);
+	if (pi >= 0) {
+		const struct profile *p = runtime__profile(c->runtime, pi);
+
+		cw_info("target %d runs %s: probes attached (profile %s)", pid, p->name, p->source);
+	}
+	if ((pi >= 0 || pi == -EPERM) && c->nsettled < sizeof(c->settled) / sizeof(c->settled[0]))
+		c->settled[c->nsettled++] = pid;
 }
 
 /* Make @pid a target and tell the model; 0 or -errno (printed). */
@@ -235,6 +360,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "peak-step", required_argument, NULL, 'S' },
 		{ "btf", required_argument, NULL, 'B' },
 		{ "tracefs", required_argument, NULL, 'F' },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "profile", required_argument, NULL, 'P' },
 		{},
 	};
 	__u64 v;
@@ -247,7 +374,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	o->probe.peak_step = 1 << 20;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+p:c:e:i:d:jvh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:c:e:i:d:jvhr:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (util__parse_u64(optarg, 1, INT32_MAX, &v)) {
@@ -330,8 +457,18 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 'F':
 			o->probe.tracefs = optarg;
 			break;
+		case 'r':
+			o->runtime = strcmp(optarg, "auto") ? optarg : NULL;
+			break;
+		case 'P':
+			if (o->nprofile_files == MAX_PROFILES) {
+				cw_err("--profile: at most %d", MAX_PROFILES);
+				return 2;
+			}
+			o->profile_files[o->nprofile_files++] = optarg;
+			break;
 		default:
-			if (optopt && strchr("pcidRTMSBF", optopt))
+			if (optopt && strchr("pcidrRTMSBFP", optopt))
 				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
 				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
@@ -393,6 +530,7 @@ static int cmd_run(int argc, char **argv)
 	struct target_launch launch = { .go_fd = -1, .err_fd = -1 };
 	struct report_opts ro = { .out = stdout };
 	struct sigaction sa = { .sa_handler = on_signal };
+	char exe[4096];
 	int err, ret = 1;
 
 	err = parse_run(argc, argv, &o);
@@ -424,6 +562,26 @@ static int cmd_run(int argc, char **argv)
 	c.probes = probes__load(&o.probe);
 	if (!c.probes)
 		goto out;
+	{
+		struct profile prof[RUNTIME_MAX_PROFILES];
+		enum runtime_mode mode;
+		int nprof;
+
+		ret = choose_profiles(&o, prof, &nprof, &mode);
+		if (ret)
+			goto out;
+		ret = 1;
+		c.runtime = runtime__new(c.probes, mode, prof, nprof);
+		if (!c.runtime) {
+			cw_err("out of memory");
+			goto out;
+		}
+		for (int i = 0; i < nprof; i++) {
+			util__strlcpy(c.profile_names[i], prof[i].name, sizeof(c.profile_names[i]));
+			c.profile_name_ptrs[i] = c.profile_names[i];
+		}
+		report__set_profiles(c.report, c.profile_name_ptrs, nprof);
+	}
 	c.events = events__new(probes__ringbuf_fd(c.probes), deliver, &c);
 	if (!c.events) {
 		cw_err("setting up the ring buffer failed: %s", strerror(errno));
@@ -444,10 +602,14 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (add_target(&c, launch.pid, CW_WHY_LAUNCH))
 			goto out;
+		/* held before exec: its probes go where the command's binaries are */
+		if (target__which(o.argv[0], exe, sizeof(exe)) == 0)
+			settle_runtime(&c, launch.pid, exe);
 	}
 	for (int i = 0; i < o.npids; i++) {
 		if (add_target(&c, o.pids[i], CW_WHY_PID))
 			goto out;
+		settle_runtime(&c, o.pids[i], NULL);
 	}
 	err = probes__attach(c.probes);
 	if (err)
@@ -484,6 +646,7 @@ out:
 	if (launch.go_fd >= 0)
 		target__abort(&launch);
 	events__free(c.events);
+	runtime__free(c.runtime);
 	probes__free(c.probes);
 	report__free(c.report);
 	model__free(c.model);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 
 #include "model.h"
 #include "util.h"
@@ -18,21 +19,273 @@ static size_t rec_size(__u16 type)
 	case CW_EV_MMAP: return sizeof(struct cw_ev_mmap);
 	case CW_REC_STATS: return sizeof(struct cw_rec_stats);
 	case CW_REC_ATTACH: return sizeof(struct cw_rec_attach);
+	case CW_EV_CODE: return sizeof(struct cw_ev_code);
+	case CW_EV_MODULE: return sizeof(struct cw_ev_module);
+	case CW_EV_INSTANCE_NEW: return sizeof(struct cw_ev_instance);
+	case CW_EV_INSTANCE_END: return sizeof(struct cw_hdr);
+	case CW_EV_CALL: return sizeof(struct cw_ev_call);
+	case CW_EV_HOST_CALL: return sizeof(struct cw_ev_host_call);
+	case CW_EV_GROW: return sizeof(struct cw_ev_grow);
+	case CW_REC_INST_STATS: return sizeof(struct cw_rec_inst_stats);
 	default: return 0;
 	}
 }
 
 struct model *model__new(void)
 {
-	return calloc(1, sizeof(struct model));
+	struct model *m = calloc(1, sizeof(struct model));
+
+	if (m)
+		m->last_inst = -1;
+	return m;
 }
 
 void model__free(struct model *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->ncode; i++)
+		free(m->code[i].buf);
+	free(m->code);
+	free(m->mod);
+	free(m->inst);
 	free(m->t);
 	free(m);
+}
+
+/* Make room for one more element of @size in array *@a of *@n, capacity *@cap. */
+static void *grow(void **a, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *na = realloc(*a, c * size);
+
+		if (!na)
+			return NULL;
+		*a = na;
+		*cap = c;
+	}
+	return (char *)*a + (*n)++ * size;
+}
+
+struct model_instance *model__instance(struct model *m, __u32 pid, __u64 key)
+{
+	for (size_t i = m->ninst; i > 0; i--) {
+		struct model_instance *in = &m->inst[i - 1];
+
+		if (in->pid == pid && in->key == key && in->state == MODEL_RUNNING)
+			return in;
+	}
+	return NULL;
+}
+
+size_t model__nr_instances(const struct model *m, size_t t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->ninst; i++)
+		n += m->inst[i].target == t && m->inst[i].state == MODEL_RUNNING;
+	return n;
+}
+
+static int cmp_s64(const void *a, const void *b)
+{
+	__s64 x = *(const __s64 *)a, y = *(const __s64 *)b;
+
+	return (x > y) - (x < y);
+}
+
+__s64 model__retained_median(const struct model_instance *in)
+{
+	__s64 v[MODEL_RETAINED_WINDOW];
+	__u32 n = in->nretained;
+
+	if (!n)
+		return 0;
+	memcpy(v, in->retained, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_s64);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The pending code of (pid, tid, seq), created if @create. */
+static struct model_code *code_find(struct model *m, __u32 pid, __u32 tid, __u64 seq, bool create)
+{
+	struct model_code *c;
+
+	for (size_t i = 0; i < m->ncode; i++)
+		if (m->code[i].pid == pid && m->code[i].tid == tid && m->code[i].seq == seq)
+			return &m->code[i];
+	if (!create)
+		return NULL;
+	c = grow((void **)&m->code, &m->ncode, &m->capcode, sizeof(*c));
+	if (c)
+		memset(c, 0, sizeof(*c));
+	return c;
+}
+
+static void code_drop(struct model *m, struct model_code *c)
+{
+	free(c->buf);
+	*c = m->code[--m->ncode];
+}
+
+/* Keep one chunk of a module's code. */
+static int apply_code(struct model *m, const struct cw_ev_code *e)
+{
+	struct model_code *c = code_find(m, e->h.tgid, e->h.tid, e->seq, true);
+	__u64 keep = e->total < MODEL_CODE_KEEP ? e->total : MODEL_CODE_KEEP;
+
+	if (!c)
+		return -ENOMEM;
+	if (!c->buf) {
+		c->pid = e->h.tgid;
+		c->tid = e->h.tid;
+		c->seq = e->seq;
+		c->total = e->total;
+		c->buf = malloc(keep ? keep : 1);
+		if (!c->buf) {
+			code_drop(m, c);
+			return -ENOMEM;
+		}
+	}
+	if (e->len > CW_CODE_CHUNK || e->off >= keep || e->total != c->total)
+		return 0;	/* outside what is hashed, or not the module it claims */
+	memcpy(c->buf + e->off, e->data, e->len < keep - e->off ? e->len : keep - e->off);
+	c->got += e->len;
+	return 0;
+}
+
+/* Hex SHA-256 of @n bytes at @p into @out, prefixed with @prefix. */
+static void sha256_hex(const unsigned char *p, size_t n, const char *prefix, char *out,
+		       size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	size_t o = strlen(prefix);
+
+	if (o >= len || !EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		util__strlcpy(out, "unknown", len);
+		return;
+	}
+	memcpy(out, prefix, o);
+	for (unsigned i = 0; i < mdlen && o + 2 < len; i++) {
+		out[o++] = hex[md[i] >> 4];
+		out[o++] = hex[md[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/*
+ * A module was created: its contract id is the SHA-256 of its code, when all
+ * of it arrived ("sha256-512k:" when only the first 512 KiB were hashed).
+ */
+static int apply_module(struct model *m, const struct cw_ev_module *e)
+{
+	struct model_code *c = code_find(m, e->h.tgid, e->h.tid, e->seq, false);
+	struct model_module *mod = grow((void **)&m->mod, &m->nmod, &m->capmod, sizeof(*mod));
+	__u64 keep = e->code_len < MODEL_CODE_KEEP ? e->code_len : MODEL_CODE_KEEP;
+
+	if (!mod)
+		return -ENOMEM;
+	mod->pid = e->h.tgid;
+	mod->key = e->module;
+	mod->code_len = e->code_len;
+	if (c && c->got == keep && c->total == e->code_len)
+		sha256_hex(c->buf, keep, e->code_len > keep ? "sha256-512k:" : "sha256:",
+			   mod->contract, sizeof(mod->contract));
+	else
+		util__strlcpy(mod->contract, "incomplete-code", sizeof(mod->contract));
+	if (c)
+		code_drop(m, c);
+	return 0;
+}
+
+static const char *module_contract(const struct model *m, __u32 pid, __u64 key)
+{
+	for (size_t i = m->nmod; i > 0; i--)
+		if (m->mod[i - 1].pid == pid && m->mod[i - 1].key == key)
+			return m->mod[i - 1].contract;
+	return NULL;
+}
+
+/* Apply an instance record for target @t; -ENOENT if it names no known instance. */
+static int apply_instance(struct model *m, const void *rec, struct model_target *t)
+{
+	const struct cw_hdr *h = rec;
+	struct model_instance *in = model__instance(m, h->tgid, h->instance);
+
+	if (h->type == CW_EV_INSTANCE_NEW) {
+		const struct cw_ev_instance *e = rec;
+		const char *contract;
+		__u32 seq = 0;
+
+		if (in)
+			return (int)(in - m->inst);	/* seen already (a store shared) */
+		for (size_t i = 0; i < m->ninst; i++)
+			seq += m->inst[i].target == (size_t)(t - m->t);
+		in = grow((void **)&m->inst, &m->ninst, &m->capinst, sizeof(*in));
+		if (!in)
+			return -ENOMEM;
+		memset(in, 0, sizeof(*in));
+		in->pid = h->tgid;
+		in->key = h->instance;
+		in->target = (size_t)(t - m->t);
+		in->seq = seq + 1;
+		in->profile = e->profile;
+		in->module = e->module;
+		in->created_ts = in->last_ts = h->ts;
+		util__strlcpy(in->name, e->name, sizeof(in->name));
+		contract = e->module ? module_contract(m, h->tgid, e->module) : NULL;
+		util__strlcpy(in->contract, contract ? contract : in->name[0] ? in->name : "unknown",
+			      sizeof(in->contract));
+		return (int)(in - m->inst);
+	}
+	if (!in)
+		return -ENOENT;
+	in->last_ts = h->ts;
+	switch (h->type) {
+	case CW_EV_INSTANCE_END:
+		in->state = MODEL_EXITED;
+		in->ended_ts = h->ts;
+		break;
+	case CW_EV_CALL: {
+		const struct cw_ev_call *e = rec;
+
+		in->calls++;
+		in->retained_last = e->retained;
+		in->retained_total += e->retained;
+		in->retained[in->retained_pos] = e->retained;
+		in->retained_pos = (in->retained_pos + 1) % MODEL_RETAINED_WINDOW;
+		if (in->nretained < MODEL_RETAINED_WINDOW)
+			in->nretained++;
+		break;
+	}
+	case CW_EV_GROW: {
+		const struct cw_ev_grow *e = rec;
+
+		if (e->linear) {
+			in->stats.linear = e->linear;
+			if (e->linear > in->stats.linear_peak.value) {
+				in->stats.linear_peak.value = e->linear;
+				in->stats.linear_peak.ts = h->ts;
+			}
+		}
+		break;
+	}
+	case CW_REC_INST_STATS: {
+		const struct cw_rec_inst_stats *r = rec;
+		struct cw_peak lp = in->stats.linear_peak, cp = in->stats.charged_peak;
+
+		in->stats = r->stats;
+		if (lp.value > in->stats.linear_peak.value)
+			in->stats.linear_peak = lp;
+		if (cp.value > in->stats.charged_peak.value)
+			in->stats.charged_peak = cp;
+		break;
+	}
+	}
+	return (int)(in - m->inst);
 }
 
 __u64 model__rss(const struct cw_stats *st)
@@ -103,6 +356,19 @@ static void stats_merge(struct model_target *t, const struct cw_stats *st)
 	peak_merge(&t->stats.threads_peak, &old.threads_peak);
 }
 
+/* A target is gone: so are its instances. */
+static void instances_end(struct model *m, const struct model_target *t, __u64 ts)
+{
+	for (size_t i = 0; i < m->ninst; i++) {
+		struct model_instance *in = &m->inst[i];
+
+		if (in->target == (size_t)(t - m->t) && in->state == MODEL_RUNNING) {
+			in->state = MODEL_EXITED;
+			in->ended_ts = ts;
+		}
+	}
+}
+
 int model__apply(struct model *m, const void *rec, size_t len)
 {
 	const struct cw_hdr *h = rec;
@@ -119,6 +385,7 @@ int model__apply(struct model *m, const void *rec, size_t len)
 		return -EINVAL;
 	}
 	m->records++;
+	m->last_inst = -1;
 	if (!m->first_ts || h->ts < m->first_ts)
 		m->first_ts = h->ts;
 	if (h->ts > m->last_ts)
@@ -126,6 +393,27 @@ int model__apply(struct model *m, const void *rec, size_t len)
 
 	t = model__live(m, h->tgid);
 	switch (h->type) {
+	case CW_EV_CODE:
+		return apply_code(m, rec) ?: -ENOENT;
+	case CW_EV_MODULE:
+		return apply_module(m, rec) ?: -ENOENT;
+	case CW_EV_INSTANCE_NEW:
+	case CW_EV_INSTANCE_END:
+	case CW_EV_CALL:
+	case CW_EV_HOST_CALL:
+	case CW_EV_GROW:
+	case CW_REC_INST_STATS: {
+		int i;
+
+		if (!t)
+			return -ENOENT;
+		i = apply_instance(m, rec, t);
+		if (i < 0)
+			return i;
+		m->last_inst = i;
+		t->last_ts = h->ts;
+		return (int)(t - m->t);
+	}
 	case CW_REC_ATTACH: {
 		const struct cw_rec_attach *a = rec;
 
@@ -174,6 +462,7 @@ int model__apply(struct model *m, const void *rec, size_t len)
 		t->state = MODEL_EXITED;
 		t->exit_code = e->exit_code;
 		t->exit_ts = h->ts;
+		instances_end(m, t, h->ts);
 		break;
 	}
 	case CW_EV_PEAK: {
@@ -208,6 +497,7 @@ int model__apply(struct model *m, const void *rec, size_t len)
 			/* the exit event was lost: the snapshot is all there is */
 			t->state = MODEL_EXITED;
 			t->exit_ts = h->ts;
+			instances_end(m, t, h->ts);
 		}
 		break;
 	}

@@ -31,13 +31,63 @@ struct model_target {
 	__u64 big_maps;			/* large mappings seen (CW_EV_MMAP, op mmap) */
 };
 
+#define MODEL_RETAINED_WINDOW 64	/* calls the retained-bytes median looks back on */
+#define MODEL_CONTRACT_LEN 80
+
+/* A contract instance (or store) inside a target. */
+struct model_instance {
+	__u32 pid;
+	__u32 profile;			/* index of the runtime profile that saw it */
+	__u64 key;			/* the runtime's pointer for it */
+	size_t target;			/* index of its target in model.t */
+	__u32 seq;			/* 1, 2, ... within its target, for people */
+	enum model_state state;
+	char name[CW_NAME_LEN];		/* the runtime's name for it, if any */
+	char contract[MODEL_CONTRACT_LEN];	/* "sha256:<hex>" of the module, else the name */
+	__u64 module;
+	__u64 created_ts, ended_ts, last_ts;
+	struct cw_inst_stats stats;	/* latest kernel figures */
+	__s64 retained[MODEL_RETAINED_WINDOW];	/* bytes retained by recent calls (ring) */
+	__u32 nretained;		/* valid entries */
+	__u32 retained_pos;		/* next slot */
+	__u64 calls;			/* CW_EV_CALL records seen */
+	__s64 retained_total;		/* bytes, over all calls seen */
+	__s64 retained_last;		/* bytes, the latest call */
+};
+
+/* A module whose code was hashed: module key -> contract id. */
+struct model_module {
+	__u32 pid;
+	__u64 key;
+	__u64 code_len;
+	char contract[MODEL_CONTRACT_LEN];
+};
+
+/* Code arriving in chunks for a module not created yet. */
+struct model_code {
+	__u32 pid, tid;
+	__u64 seq;
+	__u64 total;		/* bytes the module has */
+	__u64 got;		/* bytes received */
+	unsigned char *buf;	/* min(total, CW_CODE_KEEP) bytes */
+};
+
+#define MODEL_CODE_KEEP (512 * 1024)	/* bytes of code hashed at most (keep in sync with runtime.bpf.c) */
+
 struct model {
 	struct model_target *t;		/* in order of appearance; never reordered */
 	size_t n, cap;
+	struct model_instance *inst;	/* in order of appearance */
+	size_t ninst, capinst;
+	struct model_module *mod;
+	size_t nmod, capmod;
+	struct model_code *code;
+	size_t ncode, capcode;
 	__u64 records;			/* records applied */
 	__u64 bad_records;		/* records refused as malformed */
 	__u64 lost;			/* events the kernel could not queue, total */
 	__u64 first_ts, last_ts;	/* ns: first and last record time */
+	long last_inst;			/* instance touched by the last record, -1 if none */
 };
 
 struct model *model__new(void);
@@ -46,7 +96,8 @@ void model__free(struct model *m);
 /*
  * Apply one record of @len bytes. Returns the index of the target it touched
  * (>= 0), -ENOENT for a record about no known target (ignored), -EINVAL for a
- * malformed one, -ENOMEM.
+ * malformed one, -ENOMEM. For instance records, m->last_inst is the index of
+ * the instance touched (or -1).
  */
 int model__apply(struct model *m, const void *rec, size_t len);
 
@@ -54,6 +105,13 @@ int model__apply(struct model *m, const void *rec, size_t len);
 struct model_target *model__live(struct model *m, __u32 pid);
 /* Number of targets still running. */
 size_t model__nr_live(const struct model *m);
+
+/* The live instance @key of @pid, or NULL. */
+struct model_instance *model__instance(struct model *m, __u32 pid, __u64 key);
+/* Median of the bytes retained by an instance's recent calls (0 without calls). */
+__s64 model__retained_median(const struct model_instance *in);
+/* Live instances of target @t. */
+size_t model__nr_instances(const struct model *m, size_t t);
 
 /* Resident bytes (file + anon + shmem) of @st now. */
 __u64 model__rss(const struct cw_stats *st);

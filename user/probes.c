@@ -29,6 +29,8 @@ _Static_assert(sizeof(struct cw_ev_exec) == 32 + 8 + CW_COMM_LEN + CW_PATH_LEN, 
 struct probes {
 	struct cwatch_bpf *skel;
 	int ncpu;
+	struct bpf_link **links;	/* uprobe attachments */
+	size_t nlinks, caplinks;
 };
 
 /*
@@ -166,6 +168,9 @@ void probes__free(struct probes *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	free(p->links);
 	cwatch_bpf__destroy(p->skel);
 	free(p);
 }
@@ -254,6 +259,53 @@ __u64 probes__lost(struct probes *p)
 			sum += vals[c];
 	}
 	return sum;
+}
+
+int probes__set_uspec(struct probes *p, __u32 idx, const struct cw_uspec *u)
+{
+	if (idx >= CW_USPECS)
+		return -ENOSPC;
+	if (bpf_map__update_elem(p->skel->maps.cw_uspecs, &idx, sizeof(idx), u, sizeof(*u), 0))
+		return -errno;
+	return 0;
+}
+
+int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 cookie, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = ret);
+	struct bpf_program *prog = ret ? p->skel->progs.ur_exit : p->skel->progs.up_entry;
+	struct bpf_link *l;
+
+	if (p->nlinks == p->caplinks) {
+		size_t cap = p->caplinks ? p->caplinks * 2 : 16;
+		struct bpf_link **nl = realloc(p->links, cap * sizeof(*nl));
+
+		if (!nl)
+			return -ENOMEM;
+		p->links = nl;
+		p->caplinks = cap;
+	}
+	l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
+	if (!l)
+		return -errno;
+	p->links[p->nlinks++] = l;
+	return 0;
+}
+
+int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
+		      struct cw_inst_stats *out)
+{
+	struct bpf_map *m = p->skel->maps.cw_instances;
+	struct cw_inst_key next;
+
+	for (;;) {
+		if (bpf_map__get_next_key(m, first ? NULL : key, &next, sizeof(next)))
+			return 0;
+		*key = next;
+		first = false;
+		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
+			return 1;
+	}
 }
 
 int probes__ringbuf_fd(struct probes *p)

@@ -45,6 +45,17 @@ int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out)
 __u64 probes__lost(struct probes *p);
 /* The ring buffer map's fd. */
 int probes__ringbuf_fd(struct probes *p);
+/* Install probe spec @idx (< CW_USPECS), the cookie of its attachments; 0 or -errno. */
+int probes__set_uspec(struct probes *p, __u32 idx, const struct cw_uspec *u);
+/*
+ * Attach the runtime entry (or, with @ret, return) probe at file offset @off
+ * of @path for every process (the programs filter by target); 0 or -errno.
+ */
+int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 cookie, bool ret);
+/* Iterate instances like probes__next; @key is the map key. */
+int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
+		      struct cw_inst_stats *out);
+
 /* Total run time and count of cwatch's BPF programs (needs kernel.bpf_stats_enabled). */
 void probes__prog_stats(struct probes *p, __u64 *run_ns, __u64 *runs);
 

@@ -37,6 +37,51 @@ static const char *reason_str(__u32 r)
 		       reason_name[r] : "unknown";
 }
 
+static double rel(const struct report *r, __u64 ts);
+static void peak_json(struct report *r, const char *name, const char *tname,
+		      const struct cw_peak *p);
+
+static const char *profile_name(const struct report *r, __u32 i)
+{
+	return (int)i < r->o.nprofiles && r->o.profile_names[i] ? r->o.profile_names[i] : "unknown";
+}
+
+/* The figures of one instance, shared by instance, instance_end and summary objects. */
+static void instance_json(struct report *r, const struct model *m, const struct model_instance *in)
+{
+	const struct cw_inst_stats *s = &in->stats;
+	struct json *j = &r->j;
+	char key[24];
+
+	snprintf(key, sizeof(key), "0x%llx", (unsigned long long)in->key);
+	json__u64(j, "pid", in->pid);
+	json__str(j, "target_comm", m->t[in->target].comm);
+	json__str(j, "runtime", profile_name(r, in->profile));
+	json__u64(j, "id", in->seq);
+	json__str(j, "instance", key);
+	json__str(j, "name", in->name);
+	json__str(j, "contract", in->contract);
+	json__str(j, "state", in->state == MODEL_EXITED ? "ended" : "running");
+	json__f64(j, "created_t", rel(r, in->created_ts), 3);
+	if (in->state == MODEL_EXITED)
+		json__f64(j, "ended_t", rel(r, in->ended_ts), 3);
+	json__u64(j, "calls_total", s->calls > in->calls ? s->calls : in->calls);
+	json__f64(j, "call_seconds_total", s->call_ns / 1e9, 6);
+	json__i64(j, "retained_median_bytes", model__retained_median(in));
+	json__i64(j, "retained_last_bytes", in->retained_last);
+	json__i64(j, "retained_total_bytes", in->retained_total);
+	json__i64(j, "charged_bytes", s->charged);
+	json__u64(j, "charged_peak_bytes", s->charged_peak.value);
+	json__i64(j, "mapped_bytes", s->mapped);
+	json__u64(j, "page_allocs_total", s->page_allocs);
+	json__u64(j, "threads_created_total", s->threads_created);
+	json__u64(j, "host_calls_total", s->host_calls);
+	json__f64(j, "host_call_seconds_total", s->host_ns / 1e9, 6);
+	json__u64(j, "linear_bytes", s->linear);
+	peak_json(r, "linear_peak_bytes", "linear_peak_t", &s->linear_peak);
+	json__u64(j, "grows_total", s->grows);
+}
+
 struct report *report__new(const struct report_opts *o)
 {
 	struct report *r = calloc(1, sizeof(*r));
@@ -45,6 +90,12 @@ struct report *report__new(const struct report_opts *o)
 		return NULL;
 	r->o = *o;
 	return r;
+}
+
+void report__set_profiles(struct report *r, const char *const *names, int n)
+{
+	r->o.profile_names = names;
+	r->o.nprofiles = n;
 }
 
 void report__free(struct report *r)
@@ -177,6 +228,21 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 	if (idx < 0 || (size_t)idx >= m->n)
 		return;
 	t = &m->t[idx];
+	if (m->last_inst >= 0 && (h->type == CW_EV_INSTANCE_NEW || h->type == CW_EV_INSTANCE_END)) {
+		const struct model_instance *in = &m->inst[m->last_inst];
+		bool end = h->type == CW_EV_INSTANCE_END;
+
+		if (r->o.json) {
+			obj_begin(r, end ? "instance_end" : "instance_new", h->ts);
+			instance_json(r, m, in);
+			obj_emit(r);
+		} else {
+			log_line(r, h->ts, "target %u: %s instance #%u %s%s%.24s", t->pid,
+				 profile_name(r, in->profile), in->seq, end ? "ended" : "created",
+				 end ? "" : ", contract ", end ? "" : in->contract);
+		}
+		return;
+	}
 	switch (h->type) {
 	case CW_REC_ATTACH:
 	case CW_EV_TARGET_NEW:
@@ -278,6 +344,42 @@ static void table_row(struct report *r, const struct model_target *t)
 		t->state == MODEL_EXITED ? " gone" : "");
 }
 
+/* The live instances of target @ti under its row: 80 columns. */
+static void instance_rows(struct report *r, const struct model *m, size_t ti)
+{
+	bool header = false;
+
+	for (size_t i = 0; i < m->ninst; i++) {
+		const struct model_instance *in = &m->inst[i];
+		char id[24], ret[16], held[16], lin[16], cpu[16];
+
+		if (in->target != ti || in->state != MODEL_RUNNING)
+			continue;
+		if (!header) {
+			fprintf(r->o.out, "%9s %-17s %-20s %6s %8s %6s %6s\n", "INSTANCE", "NAME",
+				"CONTRACT", "CALLS", "RET/CALL", "HELD", "LINEAR");
+			header = true;
+		}
+		snprintf(id, sizeof(id), "#%u", in->seq);
+		snprintf(cpu, sizeof(cpu), "%llu", (unsigned long long)(in->stats.calls > in->calls ?
+									in->stats.calls : in->calls));
+		__s64 med = model__retained_median(in);
+
+		util__fmt_bytes(med < 0 ? 0 : (__u64)med, ret, sizeof(ret));
+		if (med < 0)
+			snprintf(ret, sizeof(ret), "<0");
+		util__fmt_bytes(in->stats.charged > 0 ? (__u64)in->stats.charged : 0, held,
+				sizeof(held));
+		if (in->stats.linear)
+			util__fmt_bytes(in->stats.linear, lin, sizeof(lin));
+		else
+			snprintf(lin, sizeof(lin), "-");
+		fprintf(r->o.out, "%9s %-17.17s %-20.20s %6s %8s %6s %6s\n", id,
+			in->name[0] ? in->name : profile_name(r, in->profile), in->contract, cpu, ret,
+			held, lin);
+	}
+}
+
 /* Rows worth a line in the table: running, or gone within the last few seconds. */
 static bool table_shows(const struct model_target *t, __u64 now)
 {
@@ -297,6 +399,13 @@ void report__interval(struct report *r, const struct model *m, __u64 now)
 			json__u64(&r->j, "events_lost", m->lost);
 			obj_emit(r);
 		}
+		for (size_t i = 0; i < m->ninst; i++) {
+			if (m->inst[i].state != MODEL_RUNNING)
+				continue;
+			obj_begin(r, "instance", now);
+			instance_json(r, m, &m->inst[i]);
+			obj_emit(r);
+		}
 		return;
 	}
 	if (r->o.redraw)
@@ -309,10 +418,12 @@ void report__interval(struct report *r, const struct model *m, __u64 now)
 	for (size_t i = 0; i < m->n; i++) {
 		if (!table_shows(&m->t[i], now))
 			continue;
-		if (rows++ < TABLE_ROWS)
+		if (rows++ < TABLE_ROWS) {
 			table_row(r, &m->t[i]);
-		else
+			instance_rows(r, m, i);
+		} else {
 			hidden++;
+		}
 	}
 	if (hidden)
 		fprintf(r->o.out, "%7s %zu more (--json lists every target)\n", "...", hidden);
@@ -362,6 +473,32 @@ static void summary_text(struct report *r, const struct model_target *t, __u64 n
 		(unsigned long long)s->forks, (unsigned long long)s->execs);
 }
 
+/* One line per instance a target ever had, the biggest retainers first by nature of the figures. */
+static void summary_instances(struct report *r, const struct model *m, size_t ti)
+{
+	for (size_t i = 0; i < m->ninst; i++) {
+		const struct model_instance *in = &m->inst[i];
+		char a[24], b[24];
+		__s64 med = model__retained_median(in);
+
+		if (in->target != ti)
+			continue;
+		fprintf(r->o.out, "  instance  #%u %s (%s): %llu calls, retained/call %s%s, held %s\n",
+			in->seq, in->name[0] ? in->name : profile_name(r, in->profile),
+			in->contract, (unsigned long long)(in->stats.calls > in->calls ?
+							   in->stats.calls : in->calls),
+			med < 0 ? "-" : "", util__fmt_bytes_long(med < 0 ? (__u64)-med : (__u64)med, a,
+								  sizeof(a)),
+			util__fmt_bytes_long(in->stats.charged > 0 ? (__u64)in->stats.charged : 0, b,
+					     sizeof(b)));
+		if (in->stats.linear_peak.value)
+			fprintf(r->o.out, "            linear memory %s, peak %s at %+.1fs\n",
+				util__fmt_bytes_long(in->stats.linear, a, sizeof(a)),
+				util__fmt_bytes_long(in->stats.linear_peak.value, b, sizeof(b)),
+				rel(r, in->stats.linear_peak.ts));
+	}
+}
+
 /* Worth its own summary block: chosen by the user, long-lived, or still running. */
 static bool summary_detailed(const struct model_target *t)
 {
@@ -389,6 +526,13 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 			json__close(&r->j, '}');
 		}
 		json__close(&r->j, ']');
+		json__arr(&r->j, "instance_list");
+		for (size_t i = 0; i < m->ninst; i++) {
+			json__obj(&r->j, NULL);
+			instance_json(r, m, &m->inst[i]);
+			json__close(&r->j, '}');
+		}
+		json__close(&r->j, ']');
 		obj_emit(r);
 		return;
 	}
@@ -400,6 +544,7 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 
 		if (summary_detailed(t)) {
 			summary_text(r, t, now);
+			summary_instances(r, m, i);
 			continue;
 		}
 		brief++;

@@ -14,12 +14,16 @@ struct report_opts {
 	bool redraw;		/* redraw the table in place (a terminal) */
 	__u64 start_ts;		/* ns, CLOCK_MONOTONIC: cwatch started watching */
 	__s64 wall_offset;	/* ns: CLOCK_REALTIME - CLOCK_MONOTONIC */
+	const char *const *profile_names;	/* runtime profile names, by index */
+	int nprofiles;
 };
 
 struct report;
 
 struct report *report__new(const struct report_opts *o);
 void report__free(struct report *r);
+/* Name the runtime profiles (records carry their index); @names must outlive @r. */
+void report__set_profiles(struct report *r, const char *const *names, int n);
 /* A record was applied to @m and touched target @idx: print lifecycle news. */
 void report__record(struct report *r, const struct model *m, const void *rec, int idx);
 /* The periodic view at time @now (ns, monotonic). */

@@ -169,6 +169,26 @@ int target__scan(const struct target_match *m, void (*fn)(pid_t pid, __u32 why, 
 	return n;
 }
 
+int target__which(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	if (strchr(cmd, '/'))
+		return realpath(cmd, out) && len >= 4096 ? 0 : -ENOENT;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, cmd);
+		if (!access(buf, X_OK) && realpath(buf, out))
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -ENOENT;
+}
+
 int target__launch(char *const argv[], struct target_launch *l)
 {
 	int go[2], err[2];

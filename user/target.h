@@ -56,6 +56,8 @@ __u32 target__matches(const struct target_match *m, pid_t pid);
 int target__scan(const struct target_match *m, void (*fn)(pid_t pid, __u32 why, void *ctx),
 		 void *ctx);
 
+/* Resolve a command name through PATH as execvp would; 0 with the path, or -ENOENT. */
+int target__which(const char *cmd, char *out, size_t len);
 /* Fork @argv held before exec; 0 or -errno. */
 int target__launch(char *const argv[], struct target_launch *l);
 /* Let the held child exec; 0, or the child's exec error as -errno. */

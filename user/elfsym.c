@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* ELF look-ups (libelf): symbols, Go detection, DT_NEEDED and library search. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elfsym.h"
+
+/* Open @path as ELF; NULL with *err set. The caller ends it and closes *fd. */
+static Elf *elf_open(const char *path, int *fd, int *err)
+{
+	Elf *e;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		*err = -errno;
+		return NULL;
+	}
+	e = elf_begin(*fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		if (e)
+			elf_end(e);
+		close(*fd);
+		*err = -ENOEXEC;
+		return NULL;
+	}
+	return e;
+}
+
+/* File offset of virtual address @vaddr, through the PT_LOAD segments. */
+static int vaddr_to_off(Elf *e, __u64 vaddr, __u64 *off)
+{
+	size_t n;
+
+	if (elf_getphdrnum(e, &n))
+		return -ENOEXEC;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Look @name up in the symbol table of section @scn; its value into *val. */
+static bool find_in(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const char *name, __u64 *val)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t n = sh->sh_entsize ? sh->sh_size / sh->sh_entsize : 0;
+
+	for (size_t i = 0; d && i < n; i++) {
+		GElf_Sym sym;
+		const char *s;
+		int type;
+
+		if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+			continue;
+		s = elf_strptr(e, sh->sh_link, sym.st_name);
+		/* a glob for names with build hashes (Rust's legacy mangling) */
+		if (s && (!strcmp(s, name) || (strpbrk(name, "*?[") && !fnmatch(name, s, 0)))) {
+			*val = sym.st_value;
+			return true;
+		}
+	}
+	return false;
+}
+
+int elfsym__offset(const char *path, const char *name, __u64 *off)
+{
+	int fd, err = -ENOENT;
+	Elf *e = elf_open(path, &fd, &err);
+	__u64 val = 0;
+	bool found = false;
+
+	if (!e)
+		return err;
+	/* .symtab first (it has local functions), then .dynsym (stripped files) */
+	for (int pass = 0; pass < 2 && !found; pass++) {
+		Elf_Scn *scn = NULL;
+
+		while (!found && (scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+
+			if (!gelf_getshdr(scn, &sh) ||
+			    sh.sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB))
+				continue;
+			found = find_in(e, scn, &sh, name, &val);
+		}
+	}
+	err = found ? vaddr_to_off(e, val, off) : -ENOENT;
+	elf_end(e);
+	close(fd);
+	return err;
+}
+
+bool elfsym__is_go(const char *path)
+{
+	int fd, err;
+	Elf *e = elf_open(path, &fd, &err);
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+	bool go = false;
+
+	if (!e)
+		return false;
+	if (!elf_getshdrstrndx(e, &shstr)) {
+		while (!go && (scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			const char *n;
+
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			n = elf_strptr(e, shstr, sh.sh_name);
+			go = n && (!strcmp(n, ".go.buildinfo") || !strcmp(n, ".gopclntab"));
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return go;
+}
+
+/* Call @fn for each DT_NEEDED, DT_RPATH and DT_RUNPATH string of @exe until it returns true. */
+static bool dyn_each(const char *exe, bool (*fn)(__s64 tag, const char *val, void *ctx),
+		     void *ctx)
+{
+	int fd, err;
+	Elf *e = elf_open(exe, &fd, &err);
+	Elf_Scn *scn = NULL;
+	bool stop = false;
+
+	if (!e)
+		return false;
+	while (!stop && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; d && i < n && !stop; i++) {
+			GElf_Dyn dyn;
+			const char *s;
+
+			if (!gelf_getdyn(d, (int)i, &dyn))
+				continue;
+			if (dyn.d_tag != DT_NEEDED && dyn.d_tag != DT_RPATH && dyn.d_tag != DT_RUNPATH)
+				continue;
+			s = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+			if (s)
+				stop = fn(dyn.d_tag, s, ctx);
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return stop;
+}
+
+struct needs_ctx {
+	const char *prefix;
+	char *out;
+	size_t len;
+};
+
+static bool needs_fn(__s64 tag, const char *val, void *ctx)
+{
+	struct needs_ctx *c = ctx;
+
+	if (tag != DT_NEEDED || strncmp(val, c->prefix, strlen(c->prefix)))
+		return false;
+	snprintf(c->out, c->len, "%s", val);
+	return true;
+}
+
+bool elfsym__needs(const char *exe, const char *prefix, char *out, size_t len)
+{
+	struct needs_ctx c = { .prefix = prefix, .out = out, .len = len };
+
+	return dyn_each(exe, needs_fn, &c);
+}
+
+struct search_ctx {
+	const char *exe, *lib;
+	char *out;
+	size_t len;
+};
+
+/* Try each ':'-separated directory of @dirs ($ORIGIN = the executable's directory). */
+static bool try_dirs(struct search_ctx *c, const char *dirs)
+{
+	char origin[512], buf[1024];
+	const char *p = dirs, *slash = strrchr(c->exe, '/');
+
+	snprintf(origin, sizeof(origin), "%.*s", slash ? (int)(slash - c->exe) : 1,
+		 slash ? c->exe : ".");
+	while (p && *p) {
+		const char *end = strchr(p, ':');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char dir[512];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+		if (!strncmp(dir, "$ORIGIN", 7))
+			snprintf(buf, sizeof(buf), "%s%s/%s", origin, dir + 7, c->lib);
+		else if (!strncmp(dir, "${ORIGIN}", 9))
+			snprintf(buf, sizeof(buf), "%s%s/%s", origin, dir + 9, c->lib);
+		else
+			snprintf(buf, sizeof(buf), "%s/%s", dir, c->lib);
+		if (n && !access(buf, R_OK) && realpath(buf, c->out))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static bool search_fn(__s64 tag, const char *val, void *ctx)
+{
+	return (tag == DT_RPATH || tag == DT_RUNPATH) && try_dirs(ctx, val);
+}
+
+int elfsym__find_library(const char *exe, const char *lib, char *out, size_t len)
+{
+	char path[4096];
+	struct search_ctx c = { .exe = exe, .lib = lib, .out = path, .len = sizeof(path) };
+	const char *env = getenv("LD_LIBRARY_PATH");
+
+	if (dyn_each(exe, search_fn, &c) || (env && try_dirs(&c, env)) ||
+	    try_dirs(&c, "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:"
+			 "/lib:/usr/lib:/usr/local/lib")) {
+		snprintf(out, len, "%s", path);
+		return 0;
+	}
+	return -ENOENT;
+}

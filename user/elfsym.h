@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* ELF look-ups with libelf: function symbols to file offsets, Go binaries, libraries. */
+#ifndef CW_ELFSYM_H
+#define CW_ELFSYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+/*
+ * The file offset of function @name (a glob if it has * ? or [) in the ELF
+ * file @path (.symtab, then .dynsym), as uprobes want it. 0, -ENOENT if there is no such defined
+ * function, -ENOEXEC if the file is not ELF, -errno.
+ */
+int elfsym__offset(const char *path, const char *name, __u64 *off);
+/* Is @path a Go binary (has .go.buildinfo or .gopclntab)? */
+bool elfsym__is_go(const char *path);
+/*
+ * Where the dynamic loader would find library @lib (a file name) for the
+ * executable @exe: DT_RPATH/DT_RUNPATH ($ORIGIN expanded), LD_LIBRARY_PATH,
+ * the usual directories. 0 with the path in @out, or -ENOENT.
+ */
+int elfsym__find_library(const char *exe, const char *lib, char *out, size_t len);
+/* Does @exe list a DT_NEEDED entry starting with @prefix? The entry goes to @out. */
+bool elfsym__needs(const char *exe, const char *prefix, char *out, size_t len);
+
+#endif /* CW_ELFSYM_H */
