@@ -41,7 +41,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.c))
 
-.PHONY: all deps test unit integ demo bench lint clean install
+.PHONY: all deps fixtures-go test unit integ demo bench lint clean install
 .DELETE_ON_ERROR:
 
 all: $(OUT)/cwatch $(FIXTURES)
@@ -108,8 +108,14 @@ $(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -pthread $< -o $@
 
+# Contract hosts on the real wasmer-go and wasmtime-go (modules pinned in
+# tests/fixtures/go/go.sum, fetched through the Go module proxy).
+fixtures-go: | $(OUT)/fixtures
+	$(call msg,GO,$(OUT)/fixtures)
+	$(Q)bash scripts/go-fixtures.sh $(OUT)/fixtures
+
 # Every test, unit and integration; the last line is "N passed, N failed, N skipped".
-test: deps all $(OUT)/unit
+test: deps all fixtures-go $(OUT)/unit
 	$(Q)python3 tests/run.py --build $(OUT)
 
 unit: $(OUT)/unit

@@ -24,6 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Go builds the contract-host fixtures on the real wasmer-go and wasmtime-go;
+# it comes with the machine (Debian 12's golang is too old for wasmtime-go).
+command -v go >/dev/null ||
+	echo "deps: warning: go not found: the wasmer/wasmtime fixtures cannot be built" >&2
+
 # tracefs is where tracepoint ids live; a fresh machine may not have it mounted.
 if [ "$(id -u)" -eq 0 ] && [ ! -e /sys/kernel/tracing/events ]; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null &&

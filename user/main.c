@@ -43,6 +43,9 @@ static const char usage_main[] =
 	"\n"
 	"Commands:\n"
 	"  run       watch targets live and print a summary at the end\n"
+	"  profiles  list the built-in runtime profiles\n"
+	"  probe     show which profile fits a process or executable, and where its\n"
+	"            probes go\n"
 	"  version   print the version\n"
 	"  help      print this help (cwatch <command> --help for a command's)\n"
 	"\n"
@@ -50,6 +53,25 @@ static const char usage_main[] =
 	"  sudo cwatch run --pid 1234\n"
 	"  sudo cwatch run --comm peer --json\n"
 	"  sudo cwatch run --duration 30 -- ./contract-host --contracts 3\n";
+
+static const char usage_probe[] =
+	"cwatch probe: show which runtime profile fits a process or an executable\n"
+	"\n"
+	"Usage: cwatch probe (--pid PID | --exe PATH) [--runtime NAME] [--profile FILE]\n"
+	"\n"
+	"  -p, --pid=PID           a running process (its executable and mapped files)\n"
+	"  -e, --exe=PATH          an executable (and the libraries it needs)\n"
+	"      --runtime=NAME      check this profile instead of picking one\n"
+	"      --profile=FILE      check a profile file (repeatable; tried first)\n"
+	"  -h, --help              print this help\n"
+	"\n"
+	"Prints the profile that fits and, for each probe, its role, symbol, binary\n"
+	"and file offset, or why it is missing. Exit status 0 when every required\n"
+	"symbol was found, 1 otherwise.\n"
+	"\n"
+	"Examples:\n"
+	"  cwatch probe --exe ./wasmtime_host\n"
+	"  sudo cwatch probe --pid 1234 --runtime wasmer\n";
 
 static const char usage_run[] =
 	"cwatch run: watch targets' memory, threads and lifecycle; summary at the end\n"
@@ -143,7 +165,7 @@ static __s64 wall_offset_ns(void)
 	return ((__s64)w.tv_sec - m.tv_sec) * 1000000000LL + (w.tv_nsec - m.tv_nsec);
 }
 
-static void settle_runtime(struct collector *c, pid_t pid, const char *exe);
+static int settle_runtime(struct collector *c, pid_t pid, const char *exe);
 
 /* Every record, from the kernel or from us, goes through here: model, then output. */
 static int deliver(void *ctx, const void *rec, size_t len)
@@ -272,20 +294,29 @@ static bool is_settled(const struct collector *c, pid_t pid)
  * file it is about to exec, when still held). Targets whose runtime is
  * settled are not looked at again; others are, on exec and every interval.
  */
-static void settle_runtime(struct collector *c, pid_t pid, const char *exe)
+static int settle_runtime(struct collector *c, pid_t pid, const char *exe)
 {
 	int pi;
 
 	if (!c->runtime || is_settled(c, pid))
-		return;
+		return 0;
 	pi = runtime__attach(c->runtime, pid, exe);
 	if (pi >= 0) {
 		const struct profile *p = runtime__profile(c->runtime, pi);
 
 		cw_info("target %d runs %s: probes attached (profile %s)", pid, p->name, p->source);
 	}
-	if ((pi >= 0 || pi == -EPERM) && c->nsettled < sizeof(c->settled) / sizeof(c->settled[0]))
-		c->settled[c->nsettled++] = pid;
+	/* settled either way: a profile that does not fit is said once */
+	if (pi != -ENOENT || c->o->runtime || c->o->nprofile_files)
+		if (c->nsettled < sizeof(c->settled) / sizeof(c->settled[0]))
+			c->settled[c->nsettled++] = pid;
+	return pi;
+}
+
+/* Did the user name the runtime (so a misfit is an error, not a guess that failed)? */
+static bool explicit_runtime(const struct run_opts *o)
+{
+	return (o->runtime && strcmp(o->runtime, "none")) || o->nprofile_files;
 }
 
 /* Make @pid a target and tell the model; 0 or -errno (printed). */
@@ -603,13 +634,16 @@ static int cmd_run(int argc, char **argv)
 		if (add_target(&c, launch.pid, CW_WHY_LAUNCH))
 			goto out;
 		/* held before exec: its probes go where the command's binaries are */
-		if (target__which(o.argv[0], exe, sizeof(exe)) == 0)
-			settle_runtime(&c, launch.pid, exe);
+		if (target__which(o.argv[0], exe, sizeof(exe)) == 0 &&
+		    settle_runtime(&c, launch.pid, exe) < 0 && explicit_runtime(&o))
+			goto out;
 	}
 	for (int i = 0; i < o.npids; i++) {
 		if (add_target(&c, o.pids[i], CW_WHY_PID))
 			goto out;
-		settle_runtime(&c, o.pids[i], NULL);
+		/* a runtime the user named must fit: say which symbols are missing, stop */
+		if (settle_runtime(&c, o.pids[i], NULL) < 0 && explicit_runtime(&o))
+			goto out;
 	}
 	err = probes__attach(c.probes);
 	if (err)
@@ -653,6 +687,140 @@ out:
 	return ret;
 }
 
+/* `cwatch profiles`: the built-in profiles, one line each, then their probes. */
+static int cmd_profiles(int argc, char **argv)
+{
+	bool verbose = argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"));
+
+	if (argc > 1 && !verbose) {
+		if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+			printf("cwatch profiles: list the built-in runtime profiles\n\n"
+			       "Usage: cwatch profiles [-v]\n\n"
+			       "  -v, --verbose  also list each profile's probes\n");
+			return 0;
+		}
+		cw_err("unknown option '%s' (see cwatch profiles --help)", argv[1]);
+		return 2;
+	}
+	for (size_t i = 0; i < profile__nr_builtin(); i++) {
+		const struct profile *p = profile__builtin(i);
+
+		printf("%-10s %s\n", p->name, p->description);
+		for (int q = 0; verbose && q < p->nprobes; q++) {
+			const struct profile_probe *pp = &p->probe[q];
+
+			printf("  %-16s %s in %s%s\n", profile__role_name(pp->role), pp->symbol,
+			       pp->binary, pp->optional ? " (optional)" : "");
+		}
+	}
+	return 0;
+}
+
+/* `cwatch probe`: which profile fits, and where each of its probes lands. */
+static int cmd_probe(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "exe", required_argument, NULL, 'e' },
+		{ "runtime", required_argument, NULL, 'r' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct run_opts o = {};
+	struct profile prof[RUNTIME_MAX_PROFILES];
+	struct runtime_site sites[PROFILE_MAX_PROBES];
+	enum runtime_mode mode;
+	const char *exe = NULL;
+	pid_t pid = 0;
+	int opt, nprof, pi, n, missing = 0;
+	__u64 v;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "p:e:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			if (util__parse_u64(optarg, 1, INT32_MAX, &v)) {
+				cw_err("--pid: '%s' is not a process id", optarg);
+				return 2;
+			}
+			pid = (pid_t)v;
+			break;
+		case 'e':
+			exe = optarg;
+			break;
+		case 'r':
+			o.runtime = strcmp(optarg, "auto") ? optarg : NULL;
+			break;
+		case 'P':
+			if (o.nprofile_files == MAX_PROFILES) {
+				cw_err("--profile: at most %d", MAX_PROFILES);
+				return 2;
+			}
+			o.profile_files[o.nprofile_files++] = optarg;
+			break;
+		case 'h':
+			fputs(usage_probe, stdout);
+			return 0;
+		default:
+			cw_err("unknown option or missing value: '%s' (see cwatch probe --help)",
+			       argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (!pid == !exe || optind < argc) {
+		cw_err("give one of --pid or --exe (see cwatch probe --help)");
+		return 2;
+	}
+	if (pid) {
+		struct target_status st;
+
+		if (target__status(pid, &st)) {
+			cw_err("no live process with pid %d", pid);
+			return 1;
+		}
+	} else if (access(exe, R_OK)) {
+		cw_err("%s: %s", exe, strerror(errno));
+		return 1;
+	}
+	n = choose_profiles(&o, prof, &nprof, &mode);
+	if (n)
+		return n;
+	if (mode == RUNTIME_NONE) {
+		cw_err("--runtime none: no profile to check");
+		return 2;
+	}
+	pi = mode == RUNTIME_FIXED ? 0 : runtime__match(prof, nprof, pid, exe);
+	if (pi < 0) {
+		printf("no runtime profile fits %s%s: cwatch treats it as a single instance\n",
+		       pid ? "process " : "", exe ? exe : argv[optind - 1]);
+		return 1;
+	}
+	printf("profile %s (%s): %s\n", prof[pi].name, prof[pi].source, prof[pi].description);
+	n = runtime__resolve(&prof[pi], pid, exe, sites, PROFILE_MAX_PROBES);
+	for (int i = 0; i < n; i++) {
+		const struct runtime_site *s = &sites[i];
+
+		if (!s->err)
+			printf("  found    %-16s %s in %s at 0x%llx\n", profile__role_name(s->pp->role),
+			       s->pp->symbol, s->path, (unsigned long long)s->off);
+		else
+			printf("  %-8s %-16s %s in %s: %s\n", s->pp->optional ? "absent" : "MISSING",
+			       profile__role_name(s->pp->role), s->pp->symbol, s->path,
+			       s->err == -ENOENT ? "not found" :
+			       s->err == -EPERM ? "a Go function cannot take a return probe" :
+			       strerror(-s->err));
+		missing += s->err && !s->pp->optional;
+	}
+	if (missing) {
+		cw_err("profile %s: %d required symbol%s missing", prof[pi].name, missing,
+		       missing == 1 ? "" : "s");
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -663,6 +831,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "profiles"))
+		return cmd_profiles(argc - 1, argv + 1);
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("cwatch %s (ABI %d)\n", CWATCH_VERSION, CW_ABI_VERSION);
 		return 0;

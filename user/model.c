@@ -395,8 +395,16 @@ int model__apply(struct model *m, const void *rec, size_t len)
 	switch (h->type) {
 	case CW_EV_CODE:
 		return apply_code(m, rec) ?: -ENOENT;
-	case CW_EV_MODULE:
-		return apply_module(m, rec) ?: -ENOENT;
+	case CW_EV_MODULE: {
+		int err = apply_module(m, rec);
+
+		if (err)
+			return err;
+		if (!t)
+			return -ENOENT;
+		t->last_ts = h->ts;
+		return (int)(t - m->t);
+	}
 	case CW_EV_INSTANCE_NEW:
 	case CW_EV_INSTANCE_END:
 	case CW_EV_CALL:

@@ -61,7 +61,7 @@ const char *profile__role_name(enum cw_role role)
 bool profile__needs_ret(const struct profile_probe *pp)
 {
 	for (int i = 0; i < CW_ROLE_ARGS; i++)
-		if (pp->arg[i].base == CW_ARG_RET)
+		if (pp->arg[i].base == CW_ARG_RET || (pp->arg[i].flags & CW_ARGF_AT_RET))
 			return true;
 	/* a call's duration needs its return even when no argument does */
 	return pp->role == CW_ROLE_CALL || pp->role == CW_ROLE_HOST_CALL ||

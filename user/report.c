@@ -61,6 +61,8 @@ static void instance_json(struct report *r, const struct model *m, const struct 
 	json__str(j, "instance", key);
 	json__str(j, "name", in->name);
 	json__str(j, "contract", in->contract);
+	snprintf(key, sizeof(key), "0x%llx", (unsigned long long)in->module);
+	json__str(j, "module", key);
 	json__str(j, "state", in->state == MODEL_EXITED ? "ended" : "running");
 	json__f64(j, "created_t", rel(r, in->created_ts), 3);
 	if (in->state == MODEL_EXITED)
@@ -244,6 +246,23 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 		return;
 	}
 	switch (h->type) {
+	case CW_EV_MODULE: {
+		const struct cw_ev_module *e = rec;
+		const struct model_module *mod = &m->mod[m->nmod - 1];
+		char key[24];
+
+		if (!r->o.json)
+			break;
+		snprintf(key, sizeof(key), "0x%llx", (unsigned long long)e->module);
+		obj_begin(r, "module", h->ts);
+		json__u64(&r->j, "pid", h->tgid);
+		json__str(&r->j, "runtime", profile_name(r, e->profile));
+		json__str(&r->j, "module", key);
+		json__str(&r->j, "contract", mod->contract);
+		json__u64(&r->j, "code_bytes", e->code_len);
+		obj_emit(r);
+		break;
+	}
 	case CW_REC_ATTACH:
 	case CW_EV_TARGET_NEW:
 		if (r->o.json) {
