@@ -26,6 +26,7 @@ extern const volatile __u64 cfg_peak_step;	/* bytes between CW_EV_PEAK events */
 extern const volatile __u64 cfg_mmap_min;	/* bytes: smallest mapping that gets a CW_EV_MMAP */
 extern const volatile __u64 cfg_wakeup_bytes;	/* wake the reader once this much is queued */
 extern const volatile __u32 cfg_match;		/* 1: match new processes on exec (--comm/--exe) */
+extern const volatile __u64 cfg_heap_sample;	/* --heap: bytes between stack samples, 0 = off */
 
 /* Targets and their counters; key tgid. Resized by user space before load. */
 struct {
@@ -94,6 +95,29 @@ struct {
 	__type(value, __u64);
 	__uint(max_entries, CW_DROPS_LEN);
 } cw_drops SEC(".maps") __weak;
+
+/* --heap: user stacks and the sampled bytes charged to each (cwatch.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, CW_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, 16384);
+} cw_stacks SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_site_key);
+	__type(value, struct cw_site);
+	__uint(max_entries, 16384);
+} cw_sites SEC(".maps") __weak;
+
+/* --heap: anon bytes grown on this CPU since the last sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+} cw_heap_acc SEC(".maps") __weak;
 
 /* Scratch space for building a cw_stats too big for the stack. */
 struct {

@@ -30,7 +30,8 @@ enum cw_type {
 	CW_REC_STATS = 64,	/* user space: a periodic snapshot of a target's counters */
 	CW_REC_ATTACH = 65,	/* user space: a target chosen at start (pid, comm, exe, launch) */
 	CW_REC_INST_STATS = 66,	/* user space: a periodic snapshot of an instance's counters */
-	CW_TYPE_MAX = 67,
+	CW_REC_SITE = 67,	/* user space: a heap site (--heap) with its symbolized stack */
+	CW_TYPE_MAX = 68,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
@@ -308,6 +309,34 @@ struct cw_ev_grow {
 struct cw_rec_inst_stats {
 	struct cw_hdr h;	/* instance = the key */
 	struct cw_inst_stats stats;
+};
+
+/*
+ * --heap: where anonymous memory grows. Every cfg_heap_sample bytes of
+ * resident anon growth (per CPU) the faulting thread's user stack is taken
+ * and the sample's weight charged to (target, instance, stack) in cw_sites.
+ */
+#define CW_STACK_DEPTH 127	/* frames in cw_stacks (the kernel's PERF_MAX_STACK_DEPTH) */
+#define CW_SITE_FRAMES 12	/* frames kept per site in records */
+#define CW_FRAME_LEN 112	/* bytes per symbolized frame, NUL included */
+
+struct cw_site_key {
+	__u32 tgid;
+	__s32 stack;		/* id in cw_stacks */
+	__u64 instance;		/* 0 = the target itself */
+};
+
+struct cw_site {
+	__u64 bytes;		/* sampled bytes (samples x the sampling interval) */
+	__u64 samples;
+};
+
+struct cw_rec_site {
+	struct cw_hdr h;	/* instance = the instance key, 0 = the target */
+	__s32 stack;		/* id in cw_stacks */
+	__u32 nframes;
+	struct cw_site site;
+	char frame[CW_SITE_FRAMES][CW_FRAME_LEN];	/* innermost first: "symbol+0xoff (module)" */
 };
 
 /* Drop counters: per-CPU array cw_drops, index = type * CW_DROP_NR + reason. */

@@ -25,6 +25,39 @@ static __always_inline void rss_peak_event(struct cw_stats *s, __u32 tgid)
 }
 
 /*
+ * --heap: charge @grown bytes of new anon memory on this CPU; every
+ * cfg_heap_sample bytes take the user stack that faulted it in (first touch,
+ * usually right after the allocation) and charge one sample's weight to it.
+ * Tracepoint-only: no probe on malloc or free (DESIGN.md: 7-9x on them).
+ */
+static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64 grown)
+{
+	struct cw_site_key k = { .tgid = tgid, .instance = inst };
+	struct cw_site *site, one = { .bytes = cfg_heap_sample, .samples = 1 };
+	__u32 zero = 0;
+	__u64 *acc = bpf_map_lookup_elem(&cw_heap_acc, &zero);
+
+	if (!acc || grown <= 0)
+		return;
+	*acc += grown;
+	if (*acc < cfg_heap_sample)
+		return;
+	*acc -= cfg_heap_sample;
+	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	if (k.stack < 0) {
+		cw_drop(CW_REC_SITE, CW_DROP_MAP);
+		return;
+	}
+	site = bpf_map_lookup_elem(&cw_sites, &k);
+	if (site) {
+		__sync_fetch_and_add(&site->bytes, cfg_heap_sample);
+		__sync_fetch_and_add(&site->samples, 1);
+	} else if (bpf_map_update_elem(&cw_sites, &k, &one, BPF_NOEXIST)) {
+		cw_drop(CW_REC_SITE, CW_DROP_MAP);
+	}
+}
+
+/*
  * kmem:rss_stat fires whenever an mm's RSS counter changes and carries the
  * counter's exact sum (include/trace/events/kmem.h). curr says whether the mm
  * is the current task's; when it is not (reclaim, exit, exec, fork copying
@@ -71,6 +104,9 @@ int tp_rss_stat(struct trace_event_raw_rss_stat *ctx)
 		struct cw_thread *t;
 		struct cw_inst_stats *in = cw_current_inst(s, tgid, &t);
 
+		if (cfg_heap_sample && member == CW_RSS_ANON)
+			heap_sample(ctx, tgid, in && t ? t->inst : 0,
+				    (size > 0 ? size : 0) - (__s64)s->rss[member]);
 		if (in && t) {
 			/* the thread's net resident change is charged to its instance */
 			__s64 d = (size > 0 ? size : 0) - (__s64)s->rss[member];

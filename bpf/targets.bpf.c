@@ -10,6 +10,7 @@ const volatile __u64 cfg_peak_step = 1 << 20;
 const volatile __u64 cfg_mmap_min = 1 << 20;
 const volatile __u64 cfg_wakeup_bytes = 256 << 10;
 const volatile __u32 cfg_match = 0;
+const volatile __u64 cfg_heap_sample = 0;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -18,6 +18,7 @@
 #include "probes.h"
 #include "report.h"
 #include "runtime.h"
+#include "symbolize.h"
 #include "target.h"
 #include "util.h"
 
@@ -90,6 +91,9 @@ static const char usage_run[] =
 	"      --runtime=NAME      auto (default: pick a profile by what the target maps),\n"
 	"                          none, or a profile name (see cwatch profiles)\n"
 	"      --profile=FILE      a profile file; tried before the built-ins (repeatable)\n"
+	"      --heap              where memory grows: user stacks sampled every 64 KiB\n"
+	"                          of new resident anon memory, per instance\n"
+	"      --heap-sample=BYTES the --heap sampling interval (default 64K)\n"
 	"\n"
 	"Output:\n"
 	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
@@ -137,6 +141,12 @@ struct collector {
 	struct probes *probes;
 	struct events *events;
 	struct runtime *runtime;
+	struct symbolizer *sym;		/* --heap only */
+	struct site_seen {		/* what was last delivered per site */
+		struct cw_site_key key;
+		__u64 bytes;
+	} *seen;
+	size_t nseen, capseen;
 	char profile_names[RUNTIME_MAX_PROFILES][PROFILE_NAME_LEN];
 	const char *profile_name_ptrs[RUNTIME_MAX_PROFILES];
 	/* targets whose runtime is settled (a profile attached, or fixed as none) */
@@ -166,6 +176,7 @@ static __s64 wall_offset_ns(void)
 }
 
 static int settle_runtime(struct collector *c, pid_t pid, const char *exe);
+static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now);
 
 /* Every record, from the kernel or from us, goes through here: model, then output. */
 static int deliver(void *ctx, const void *rec, size_t len)
@@ -191,6 +202,8 @@ static int deliver(void *ctx, const void *rec, size_t len)
 			settle_runtime(c, (pid_t)h->tgid, NULL);
 		} else if (h->type == CW_EV_TARGET_NEW && t->reason != CW_WHY_FORK) {
 			settle_runtime(c, (pid_t)h->tgid, NULL);
+		} else if (h->type == CW_EV_EXIT) {
+			snapshot_sites(c, h->tgid, h->ts);
 		}
 	}
 	return 0;
@@ -214,6 +227,72 @@ static void snapshot_instances(struct collector *c, __u64 now)
 	}
 }
 
+/* Last delivered bytes of site @k (a slot is made for a new site); NULL on ENOMEM. */
+static struct site_seen *site_seen(struct collector *c, const struct cw_site_key *k)
+{
+	for (size_t i = 0; i < c->nseen; i++)
+		if (!memcmp(&c->seen[i].key, k, sizeof(*k)))
+			return &c->seen[i];
+	if (c->nseen == c->capseen) {
+		size_t cap = c->capseen ? c->capseen * 2 : 64;
+		struct site_seen *n = realloc(c->seen, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		c->seen = n;
+		c->capseen = cap;
+	}
+	c->seen[c->nseen] = (struct site_seen){ .key = *k };
+	return &c->seen[c->nseen++];
+}
+
+/*
+ * --heap: deliver the sites of @tgid (0: all) that grew since last time, with
+ * their stacks symbolized now, while the mappings are known.
+ */
+static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now)
+{
+	struct cw_rec_site *r;
+	struct cw_site_key key = {};
+	struct cw_site site;
+	__u64 ips[CW_STACK_DEPTH];
+	bool first = true;
+
+	if (!c->sym)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	r->h.type = CW_REC_SITE;
+	r->h.size = sizeof(*r);
+	r->h.ts = now;
+	while (probes__next_site(c->probes, &key, first, &site)) {
+		struct site_seen *seen;
+		int n;
+
+		first = false;
+		if (tgid && key.tgid != tgid)
+			continue;
+		seen = site_seen(c, &key);
+		if (!seen || seen->bytes == site.bytes)
+			continue;
+		seen->bytes = site.bytes;
+		n = probes__stack(c->probes, key.stack, ips);
+		r->h.tgid = key.tgid;
+		r->h.instance = key.instance;
+		r->stack = key.stack;
+		r->site = site;
+		r->nframes = n < CW_SITE_FRAMES ? (__u32)n : CW_SITE_FRAMES;
+		memset(r->frame, 0, sizeof(r->frame));
+		/* return addresses point past the call: name the call itself */
+		for (__u32 i = 0; i < r->nframes; i++)
+			symbolize__addr(c->sym, (pid_t)key.tgid, i ? ips[i] - 1 : ips[i], r->frame[i],
+					CW_FRAME_LEN);
+		deliver(c, r, sizeof(*r));
+	}
+	free(r);
+}
+
 /* Read every target's counters from the kernel and deliver them as snapshots. */
 static void snapshot(struct collector *c, __u64 now)
 {
@@ -230,12 +309,16 @@ static void snapshot(struct collector *c, __u64 now)
 		first = false;
 		r.h.tgid = key;
 		deliver(c, &r, sizeof(r));
-		if (r.stats.flags & CW_F_EXITED)
+		if (r.stats.flags & CW_F_EXITED) {
 			probes__forget(c->probes, key);
-		else
+		} else {
 			settle_runtime(c, (pid_t)key, NULL);
+			if (c->sym)
+				symbolize__maps(c->sym, (pid_t)key);
+		}
 	}
 	snapshot_instances(c, now);
+	snapshot_sites(c, 0, now);
 }
 
 /*
@@ -393,6 +476,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "tracefs", required_argument, NULL, 'F' },
 		{ "runtime", required_argument, NULL, 'r' },
 		{ "profile", required_argument, NULL, 'P' },
+		{ "heap", no_argument, NULL, 'H' },
+		{ "heap-sample", required_argument, NULL, 'Q' },
 		{},
 	};
 	__u64 v;
@@ -498,8 +583,19 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			}
 			o->profile_files[o->nprofile_files++] = optarg;
 			break;
+		case 'H':
+			if (!o->probe.heap_sample)
+				o->probe.heap_sample = 64 << 10;
+			break;
+		case 'Q':
+			if (util__parse_bytes(optarg, &v) || v < 4096 || v > (1ULL << 30)) {
+				cw_err("--heap-sample: '%s' is not a byte count from 4K to 1G", optarg);
+				return 2;
+			}
+			o->probe.heap_sample = v;
+			break;
 		default:
-			if (optopt && strchr("pcidrRTMSBFP", optopt))
+			if (optopt && strchr("pcidrRTMSBFPQ", optopt))
 				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
 				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
@@ -613,6 +709,13 @@ static int cmd_run(int argc, char **argv)
 		}
 		report__set_profiles(c.report, c.profile_name_ptrs, nprof);
 	}
+	if (o.probe.heap_sample) {
+		c.sym = symbolize__new();
+		if (!c.sym) {
+			cw_err("out of memory");
+			goto out;
+		}
+	}
 	c.events = events__new(probes__ringbuf_fd(c.probes), deliver, &c);
 	if (!c.events) {
 		cw_err("setting up the ring buffer failed: %s", strerror(errno));
@@ -680,6 +783,8 @@ out:
 	if (launch.go_fd >= 0)
 		target__abort(&launch);
 	events__free(c.events);
+	symbolize__free(c.sym);
+	free(c.seen);
 	runtime__free(c.runtime);
 	probes__free(c.probes);
 	report__free(c.report);

@@ -27,6 +27,7 @@ static size_t rec_size(__u16 type)
 	case CW_EV_HOST_CALL: return sizeof(struct cw_ev_host_call);
 	case CW_EV_GROW: return sizeof(struct cw_ev_grow);
 	case CW_REC_INST_STATS: return sizeof(struct cw_rec_inst_stats);
+	case CW_REC_SITE: return sizeof(struct cw_rec_site);
 	default: return 0;
 	}
 }
@@ -48,6 +49,8 @@ void model__free(struct model *m)
 		free(m->code[i].buf);
 	free(m->code);
 	free(m->mod);
+	free(m->con);
+	free(m->site);
 	free(m->inst);
 	free(m->t);
 	free(m);
@@ -95,16 +98,54 @@ static int cmp_s64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-__s64 model__retained_median(const struct model_instance *in)
+/* Median of the first @n values of @ring. */
+static __s64 median(const __s64 *ring, __u32 n)
 {
 	__s64 v[MODEL_RETAINED_WINDOW];
-	__u32 n = in->nretained;
 
 	if (!n)
 		return 0;
-	memcpy(v, in->retained, n * sizeof(v[0]));
+	memcpy(v, ring, n * sizeof(v[0]));
 	qsort(v, n, sizeof(v[0]), cmp_s64);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+__s64 model__retained_median(const struct model_instance *in)
+{
+	return median(in->retained, in->nretained);
+}
+
+__s64 model__contract_median(const struct model_contract *c)
+{
+	return median(c->retained, c->nretained);
+}
+
+/* Add @v to the ring @ring of MODEL_RETAINED_WINDOW values. */
+static void ring_push(__s64 *ring, __u32 *n, __u32 *pos, __s64 v)
+{
+	ring[*pos] = v;
+	*pos = (*pos + 1) % MODEL_RETAINED_WINDOW;
+	if (*n < MODEL_RETAINED_WINDOW)
+		(*n)++;
+}
+
+/* The entry point @entry of the contract of @in, created on first use. */
+static struct model_contract *contract_get(struct model *m, const struct model_instance *in,
+					   const char *entry)
+{
+	struct model_contract *c;
+
+	for (size_t i = 0; i < m->ncon; i++)
+		if (!strcmp(m->con[i].contract, in->contract) && !strcmp(m->con[i].entry, entry))
+			return &m->con[i];
+	c = grow((void **)&m->con, &m->ncon, &m->capcon, sizeof(*c));
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	util__strlcpy(c->contract, in->contract, sizeof(c->contract));
+	util__strlcpy(c->entry, entry, sizeof(c->entry));
+	c->profile = in->profile;
+	return c;
 }
 
 /* The pending code of (pid, tid, seq), created if @create. */
@@ -214,6 +255,7 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 {
 	const struct cw_hdr *h = rec;
 	struct model_instance *in = model__instance(m, h->tgid, h->instance);
+	struct model_contract *con;
 
 	if (h->type == CW_EV_INSTANCE_NEW) {
 		const struct cw_ev_instance *e = rec;
@@ -255,10 +297,35 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 		in->calls++;
 		in->retained_last = e->retained;
 		in->retained_total += e->retained;
-		in->retained[in->retained_pos] = e->retained;
-		in->retained_pos = (in->retained_pos + 1) % MODEL_RETAINED_WINDOW;
-		if (in->nretained < MODEL_RETAINED_WINDOW)
-			in->nretained++;
+		if (e->ns > in->call_ns_max)
+			in->call_ns_max = e->ns;
+		ring_push(in->retained, &in->nretained, &in->retained_pos, e->retained);
+		con = contract_get(m, in, e->name);
+		if (!con)
+			return -ENOMEM;
+		con->calls++;
+		ring_push(con->retained, &con->nretained, &con->retained_pos, e->retained);
+		break;
+	}
+	case CW_EV_HOST_CALL: {
+		const struct cw_ev_host_call *e = rec;
+		struct model_host_func *f = NULL;
+
+		for (__u32 i = 0; i < in->nhost && !f; i++)
+			if (in->host[i].func == e->func)
+				f = &in->host[i];
+		if (!f && in->nhost < MODEL_HOST_FUNCS) {
+			f = &in->host[in->nhost++];
+			f->func = e->func;
+		}
+		if (!f) {
+			in->host_other++;
+			break;
+		}
+		f->calls++;
+		f->ns_total += e->ns;
+		if (e->ns > f->ns_max)
+			f->ns_max = e->ns;
 		break;
 	}
 	case CW_EV_GROW: {
@@ -356,6 +423,66 @@ static void stats_merge(struct model_target *t, const struct cw_stats *st)
 	peak_merge(&t->stats.threads_peak, &old.threads_peak);
 }
 
+/* A heap site's latest figures (sites only grow: frees are not seen per site). */
+static int apply_site(struct model *m, const struct cw_rec_site *r, struct model_target *t)
+{
+	long ii = -1;
+	struct model_site *s = NULL;
+
+	/* the newest instance with that key: the final sites come after it ended */
+	for (size_t i = m->ninst; r->h.instance && i > 0 && ii < 0; i--)
+		if (m->inst[i - 1].pid == r->h.tgid && m->inst[i - 1].key == r->h.instance)
+			ii = (long)(i - 1);
+	if (r->h.instance && ii < 0)
+		return -ENOENT;
+	for (size_t i = 0; i < m->nsite && !s; i++)
+		if (m->site[i].target == (size_t)(t - m->t) && m->site[i].inst == ii &&
+		    m->site[i].stack == r->stack)
+			s = &m->site[i];
+	if (!s) {
+		s = grow((void **)&m->site, &m->nsite, &m->capsite, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		memset(s, 0, sizeof(*s));
+		s->pid = r->h.tgid;
+		s->instance = r->h.instance;
+		s->target = (size_t)(t - m->t);
+		s->inst = ii;
+		s->stack = r->stack;
+	}
+	s->site = r->site;
+	s->nframes = r->nframes < CW_SITE_FRAMES ? r->nframes : CW_SITE_FRAMES;
+	for (__u32 i = 0; i < s->nframes; i++)
+		util__strlcpy(s->frame[i], r->frame[i], CW_FRAME_LEN);
+	return 0;
+}
+
+const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k)
+{
+	const struct model_site *prev = NULL;
+
+	/* k-th by bytes, ties by position: a selection walk, sites are few */
+	for (size_t rank = 0; rank <= k; rank++) {
+		const struct model_site *best = NULL;
+
+		for (size_t i = 0; i < m->nsite; i++) {
+			const struct model_site *s = &m->site[i];
+
+			if (s->target != t || s->inst != inst)
+				continue;
+			if (prev && (s->site.bytes > prev->site.bytes ||
+				     (s->site.bytes == prev->site.bytes && s <= prev)))
+				continue;
+			if (!best || s->site.bytes > best->site.bytes)
+				best = s;
+		}
+		if (!best)
+			return NULL;
+		prev = best;
+	}
+	return prev;
+}
+
 /* A target is gone: so are its instances. */
 static void instances_end(struct model *m, const struct model_target *t, __u64 ts)
 {
@@ -393,6 +520,20 @@ int model__apply(struct model *m, const void *rec, size_t len)
 
 	t = model__live(m, h->tgid);
 	switch (h->type) {
+	case CW_REC_SITE: {
+		int err;
+
+		/* a target's last sites are read when its exit arrives */
+		for (size_t i = m->n; !t && i > 0; i--)
+			if (m->t[i - 1].pid == h->tgid)
+				t = &m->t[i - 1];
+		if (!t)
+			return -ENOENT;
+		err = apply_site(m, rec, t);
+		if (err)
+			return err;
+		return (int)(t - m->t);
+	}
 	case CW_EV_CODE:
 		return apply_code(m, rec) ?: -ENOENT;
 	case CW_EV_MODULE: {

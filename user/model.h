@@ -34,6 +34,15 @@ struct model_target {
 #define MODEL_RETAINED_WINDOW 64	/* calls the retained-bytes median looks back on */
 #define MODEL_CONTRACT_LEN 80
 
+#define MODEL_HOST_FUNCS 16		/* host functions told apart per instance */
+
+/* Calls from one instance into one host function (the profile's func id). */
+struct model_host_func {
+	__u64 func;
+	__u64 calls;
+	__u64 ns_total, ns_max;
+};
+
 /* A contract instance (or store) inside a target. */
 struct model_instance {
 	__u32 pid;
@@ -53,6 +62,32 @@ struct model_instance {
 	__u64 calls;			/* CW_EV_CALL records seen */
 	__s64 retained_total;		/* bytes, over all calls seen */
 	__s64 retained_last;		/* bytes, the latest call */
+	__u64 call_ns_max;		/* the slowest call seen */
+	struct model_host_func host[MODEL_HOST_FUNCS];
+	__u32 nhost;
+	__u64 host_other;		/* host calls past MODEL_HOST_FUNCS functions */
+};
+
+/* Calls of one contract's entry point, over all its instances. */
+struct model_contract {
+	char contract[MODEL_CONTRACT_LEN];
+	char entry[CW_NAME_LEN];	/* "" when the profile does not name entry points */
+	__u32 profile;
+	__u64 calls;
+	__s64 retained[MODEL_RETAINED_WINDOW];	/* bytes retained by recent calls (ring) */
+	__u32 nretained, retained_pos;
+};
+
+/* --heap: where anon memory of a target or instance grew, by user stack. */
+struct model_site {
+	__u32 pid;
+	__u64 instance;		/* instance key, 0 = the target itself */
+	size_t target;		/* index in model.t */
+	long inst;		/* index in model.inst, -1 for the target */
+	__s32 stack;
+	__u32 nframes;
+	struct cw_site site;
+	char frame[CW_SITE_FRAMES][CW_FRAME_LEN];
 };
 
 /* A module whose code was hashed: module key -> contract id. */
@@ -81,6 +116,10 @@ struct model {
 	size_t ninst, capinst;
 	struct model_module *mod;
 	size_t nmod, capmod;
+	struct model_contract *con;
+	size_t ncon, capcon;
+	struct model_site *site;
+	size_t nsite, capsite;
 	struct model_code *code;
 	size_t ncode, capcode;
 	__u64 records;			/* records applied */
@@ -110,8 +149,16 @@ size_t model__nr_live(const struct model *m);
 struct model_instance *model__instance(struct model *m, __u32 pid, __u64 key);
 /* Median of the bytes retained by an instance's recent calls (0 without calls). */
 __s64 model__retained_median(const struct model_instance *in);
+/* The same over a contract's entry point, all instances together. */
+__s64 model__contract_median(const struct model_contract *c);
 /* Live instances of target @t. */
 size_t model__nr_instances(const struct model *m, size_t t);
+
+/*
+ * The @k-th biggest heap site of target @t (@inst = -1) or of instance @inst
+ * (index in m->inst), or NULL past the last.
+ */
+const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k);
 
 /* Resident bytes (file + anon + shmem) of @st now. */
 __u64 model__rss(const struct cw_stats *st);

@@ -132,6 +132,7 @@ struct probes *probes__load(const struct probes_opts *o)
 	p->skel->rodata->cfg_mmap_min = o->mmap_min;
 	p->skel->rodata->cfg_wakeup_bytes = o->ringbuf_bytes / 4;
 	p->skel->rodata->cfg_match = o->match;
+	p->skel->rodata->cfg_heap_sample = o->heap_sample;
 	bpf_map__set_max_entries(p->skel->maps.cw_targets, o->max_targets);
 	bpf_map__set_max_entries(p->skel->maps.cw_mm, o->max_targets * 2);
 	bpf_map__set_max_entries(p->skel->maps.cw_events, o->ringbuf_bytes);
@@ -306,6 +307,34 @@ int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
 			return 1;
 	}
+}
+
+int probes__next_site(struct probes *p, struct cw_site_key *key, bool first, struct cw_site *out)
+{
+	struct bpf_map *m = p->skel->maps.cw_sites;
+	struct cw_site_key next;
+
+	for (;;) {
+		if (bpf_map__get_next_key(m, first ? NULL : key, &next, sizeof(next)))
+			return 0;
+		*key = next;
+		first = false;
+		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
+			return 1;
+	}
+}
+
+int probes__stack(struct probes *p, __s32 id, __u64 *ips)
+{
+	__u32 key = (__u32)id;
+	int n = 0;
+
+	if (bpf_map__lookup_elem(p->skel->maps.cw_stacks, &key, sizeof(key), ips,
+				 CW_STACK_DEPTH * sizeof(__u64), 0))
+		return 0;
+	while (n < CW_STACK_DEPTH && ips[n])
+		n++;
+	return n;
 }
 
 int probes__ringbuf_fd(struct probes *p)

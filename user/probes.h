@@ -16,6 +16,7 @@ struct probes_opts {
 	__u64 peak_step;	/* bytes between CW_EV_PEAK events */
 	__u64 mmap_min;		/* bytes: smallest mapping reported as an event */
 	bool match;		/* --comm/--exe: watch every exec */
+	__u64 heap_sample;	/* --heap: bytes of anon growth between stack samples, 0 = off */
 	const char *btf_path;	/* NULL: the running kernel's */
 	const char *tracefs;	/* NULL: /sys/kernel/tracing */
 };
@@ -55,6 +56,11 @@ int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 c
 /* Iterate instances like probes__next; @key is the map key. */
 int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		      struct cw_inst_stats *out);
+
+/* Iterate heap sites (--heap) like probes__next. */
+int probes__next_site(struct probes *p, struct cw_site_key *key, bool first, struct cw_site *out);
+/* The user stack @id: up to CW_STACK_DEPTH addresses into @ips; returns how many. */
+int probes__stack(struct probes *p, __s32 id, __u64 *ips);
 
 /* Total run time and count of cwatch's BPF programs (needs kernel.bpf_stats_enabled). */
 void probes__prog_stats(struct probes *p, __u64 *run_ns, __u64 *runs);

@@ -46,6 +46,29 @@ static const char *profile_name(const struct report *r, __u32 i)
 	return (int)i < r->o.nprofiles && r->o.profile_names[i] ? r->o.profile_names[i] : "unknown";
 }
 
+#define REPORT_SITES 5	/* heap sites shown per target or instance */
+
+/* "sites": the biggest heap sites of target @t / instance @inst (--heap only). */
+static void sites_json(struct report *r, const struct model *m, size_t t, long inst)
+{
+	const struct model_site *site;
+
+	if (!m->nsite)
+		return;
+	json__arr(&r->j, "sites");
+	for (size_t k = 0; k < REPORT_SITES && (site = model__top_site(m, t, inst, k)); k++) {
+		json__obj(&r->j, NULL);
+		json__u64(&r->j, "bytes", site->site.bytes);
+		json__u64(&r->j, "samples", site->site.samples);
+		json__arr(&r->j, "frames");
+		for (__u32 f = 0; f < site->nframes; f++)
+			json__str(&r->j, NULL, site->frame[f]);
+		json__close(&r->j, ']');
+		json__close(&r->j, '}');
+	}
+	json__close(&r->j, ']');
+}
+
 /* The figures of one instance, shared by instance, instance_end and summary objects. */
 static void instance_json(struct report *r, const struct model *m, const struct model_instance *in)
 {
@@ -69,6 +92,7 @@ static void instance_json(struct report *r, const struct model *m, const struct 
 		json__f64(j, "ended_t", rel(r, in->ended_ts), 3);
 	json__u64(j, "calls_total", s->calls > in->calls ? s->calls : in->calls);
 	json__f64(j, "call_seconds_total", s->call_ns / 1e9, 6);
+	json__f64(j, "call_seconds_max", in->call_ns_max / 1e9, 6);
 	json__i64(j, "retained_median_bytes", model__retained_median(in));
 	json__i64(j, "retained_last_bytes", in->retained_last);
 	json__i64(j, "retained_total_bytes", in->retained_total);
@@ -79,9 +103,23 @@ static void instance_json(struct report *r, const struct model *m, const struct 
 	json__u64(j, "threads_created_total", s->threads_created);
 	json__u64(j, "host_calls_total", s->host_calls);
 	json__f64(j, "host_call_seconds_total", s->host_ns / 1e9, 6);
+	json__arr(j, "host_functions");
+	for (__u32 i = 0; i < in->nhost; i++) {
+		const struct model_host_func *f = &in->host[i];
+
+		snprintf(key, sizeof(key), "0x%llx", (unsigned long long)f->func);
+		json__obj(j, NULL);
+		json__str(j, "func", key);
+		json__u64(j, "calls_total", f->calls);
+		json__f64(j, "seconds_total", f->ns_total / 1e9, 6);
+		json__f64(j, "seconds_max", f->ns_max / 1e9, 6);
+		json__close(j, '}');
+	}
+	json__close(j, ']');
 	json__u64(j, "linear_bytes", s->linear);
 	peak_json(r, "linear_peak_bytes", "linear_peak_t", &s->linear_peak);
 	json__u64(j, "grows_total", s->grows);
+	sites_json(r, m, in->target, (long)(in - m->inst));
 }
 
 struct report *report__new(const struct report_opts *o)
@@ -155,7 +193,7 @@ static void peak_json(struct report *r, const char *name, const char *tname,
 }
 
 /* The figures of one target, shared by interval, exit and summary objects. */
-static void target_json(struct report *r, const struct model_target *t)
+static void target_json(struct report *r, const struct model *m, const struct model_target *t)
 {
 	const struct cw_stats *s = &t->stats;
 	struct json *j = &r->j;
@@ -195,6 +233,7 @@ static void target_json(struct report *r, const struct model_target *t)
 	json__u64(j, "mremap_calls_total", s->mremap_calls);
 	json__u64(j, "mprotect_calls_total", s->mprotect_calls);
 	json__u64(j, "brk_calls_total", s->brk_calls);
+	sites_json(r, m, (size_t)(t - m->t), -1);
 }
 
 /* Print (or keep, when redrawing) one lifecycle line. */
@@ -299,7 +338,7 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 			break;
 		if (r->o.json) {
 			obj_begin(r, "exit", h->ts);
-			target_json(r, t);
+			target_json(r, m, t);
 			json__u64(&r->j, "events_lost", m->lost);
 			obj_emit(r);
 		} else {
@@ -344,6 +383,16 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 		break;
 	}
 	}
+}
+
+/* The figures of one contract entry point. */
+static void contract_json(struct report *r, const struct model_contract *c)
+{
+	json__str(&r->j, "contract", c->contract);
+	json__str(&r->j, "entry", c->entry);
+	json__str(&r->j, "runtime", profile_name(r, c->profile));
+	json__u64(&r->j, "calls_total", c->calls);
+	json__i64(&r->j, "retained_median_bytes", model__contract_median(c));
 }
 
 /* One table row: 80 columns. */
@@ -414,7 +463,7 @@ void report__interval(struct report *r, const struct model *m, __u64 now)
 			if (m->t[i].state != MODEL_RUNNING)
 				continue;
 			obj_begin(r, "interval", now);
-			target_json(r, &m->t[i]);
+			target_json(r, m, &m->t[i]);
 			json__u64(&r->j, "events_lost", m->lost);
 			obj_emit(r);
 		}
@@ -423,6 +472,11 @@ void report__interval(struct report *r, const struct model *m, __u64 now)
 				continue;
 			obj_begin(r, "instance", now);
 			instance_json(r, m, &m->inst[i]);
+			obj_emit(r);
+		}
+		for (size_t i = 0; i < m->ncon; i++) {
+			obj_begin(r, "contract", now);
+			contract_json(r, &m->con[i]);
 			obj_emit(r);
 		}
 		return;
@@ -492,6 +546,20 @@ static void summary_text(struct report *r, const struct model_target *t, __u64 n
 		(unsigned long long)s->forks, (unsigned long long)s->execs);
 }
 
+/* The biggest heap site of target @t / instance @inst, three frames deep (--heap). */
+static void summary_site(struct report *r, const struct model *m, size_t t, long inst)
+{
+	const struct model_site *site = model__top_site(m, t, inst, 0);
+	char a[24];
+
+	if (!site)
+		return;
+	fprintf(r->o.out, "            grew most at (%s sampled):\n",
+		util__fmt_bytes_long(site->site.bytes, a, sizeof(a)));
+	for (__u32 f = 0; f < site->nframes && f < 3; f++)
+		fprintf(r->o.out, "              %.74s\n", site->frame[f]);
+}
+
 /* One line per instance a target ever had, the biggest retainers first by nature of the figures. */
 static void summary_instances(struct report *r, const struct model *m, size_t ti)
 {
@@ -515,6 +583,7 @@ static void summary_instances(struct report *r, const struct model *m, size_t ti
 				util__fmt_bytes_long(in->stats.linear, a, sizeof(a)),
 				util__fmt_bytes_long(in->stats.linear_peak.value, b, sizeof(b)),
 				rel(r, in->stats.linear_peak.ts));
+		summary_site(r, m, ti, (long)i);
 	}
 }
 
@@ -541,7 +610,7 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 		json__arr(&r->j, "target_list");
 		for (size_t i = 0; i < m->n; i++) {
 			json__obj(&r->j, NULL);
-			target_json(r, &m->t[i]);
+			target_json(r, m, &m->t[i]);
 			json__close(&r->j, '}');
 		}
 		json__close(&r->j, ']');
@@ -549,6 +618,13 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 		for (size_t i = 0; i < m->ninst; i++) {
 			json__obj(&r->j, NULL);
 			instance_json(r, m, &m->inst[i]);
+			json__close(&r->j, '}');
+		}
+		json__close(&r->j, ']');
+		json__arr(&r->j, "contract_list");
+		for (size_t i = 0; i < m->ncon; i++) {
+			json__obj(&r->j, NULL);
+			contract_json(r, &m->con[i]);
 			json__close(&r->j, '}');
 		}
 		json__close(&r->j, ']');
@@ -563,6 +639,8 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 
 		if (summary_detailed(t)) {
 			summary_text(r, t, now);
+			if (!model__nr_instances(m, i) && !m->ninst)
+				summary_site(r, m, i, -1);
 			summary_instances(r, m, i);
 			continue;
 		}
