@@ -106,7 +106,7 @@ $(OUT)/unit: $(UNIT_OBJS) $(PURE_SAN_OBJS)
 
 $(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -pthread $< -o $@
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -pthread $< -o $@
 
 # Contract hosts on the real wasmer-go and wasmtime-go (modules pinned in
 # tests/fixtures/go/go.sum, fetched through the Go module proxy).

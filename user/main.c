@@ -147,6 +147,8 @@ struct collector {
 		__u64 bytes;
 	} *seen;
 	size_t nseen, capseen;
+	pid_t maps_pid;			/* last mappings read, and when */
+	__u64 maps_ts;
 	char profile_names[RUNTIME_MAX_PROFILES][PROFILE_NAME_LEN];
 	const char *profile_name_ptrs[RUNTIME_MAX_PROFILES];
 	/* targets whose runtime is settled (a profile attached, or fixed as none) */
@@ -176,6 +178,17 @@ static __s64 wall_offset_ns(void)
 }
 
 static int settle_runtime(struct collector *c, pid_t pid, const char *exe);
+
+/* --heap: re-read @pid's mappings, at most every 100 ms, so stacks of short-lived targets resolve. */
+static void maps_refresh(struct collector *c, pid_t pid, __u64 now)
+{
+	if (c->maps_pid == pid && now - c->maps_ts < 100000000ULL)
+		return;
+	if (!symbolize__maps(c->sym, pid)) {
+		c->maps_pid = pid;
+		c->maps_ts = now;
+	}
+}
 static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now);
 
 /* Every record, from the kernel or from us, goes through here: model, then output. */
@@ -196,6 +209,8 @@ static int deliver(void *ctx, const void *rec, size_t len)
 
 		/* a new program, or a process matched on exec: which runtime is it? */
 		if (h->type == CW_EV_EXEC) {
+			if (c->maps_pid == (pid_t)h->tgid)
+				c->maps_pid = 0;	/* new program, new mappings */
 			for (size_t i = 0; i < c->nsettled; i++)
 				if (c->settled[i] == (pid_t)h->tgid)
 					c->settled[i] = 0;
@@ -204,6 +219,9 @@ static int deliver(void *ctx, const void *rec, size_t len)
 			settle_runtime(c, (pid_t)h->tgid, NULL);
 		} else if (h->type == CW_EV_EXIT) {
 			snapshot_sites(c, h->tgid, h->ts);
+		} else if (c->sym && (h->type == CW_EV_PEAK || h->type == CW_EV_MMAP)) {
+			/* memory grew or code was mapped: learn the mappings while it lives */
+			maps_refresh(c, (pid_t)h->tgid, h->ts);
 		}
 	}
 	return 0;
@@ -384,11 +402,6 @@ static int settle_runtime(struct collector *c, pid_t pid, const char *exe)
 	if (!c->runtime || is_settled(c, pid))
 		return 0;
 	pi = runtime__attach(c->runtime, pid, exe);
-	if (pi >= 0) {
-		const struct profile *p = runtime__profile(c->runtime, pi);
-
-		cw_info("target %d runs %s: probes attached (profile %s)", pid, p->name, p->source);
-	}
 	/* settled either way: a profile that does not fit is said once */
 	if (pi != -ENOENT || c->o->runtime || c->o->nprofile_files)
 		if (c->nsettled < sizeof(c->settled) / sizeof(c->settled[0]))

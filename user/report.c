@@ -424,7 +424,7 @@ static void instance_rows(struct report *r, const struct model *m, size_t ti)
 		if (in->target != ti || in->state != MODEL_RUNNING)
 			continue;
 		if (!header) {
-			fprintf(r->o.out, "%9s %-17s %-20s %6s %8s %6s %6s\n", "INSTANCE", "NAME",
+			fprintf(r->o.out, "%9s %-17s %-20s %6s %8s %6s %6s\n", "INSTANCE", "NAME/RUNTIME",
 				"CONTRACT", "CALLS", "RET/CALL", "HELD", "LINEAR");
 			header = true;
 		}
@@ -554,7 +554,7 @@ static void summary_site(struct report *r, const struct model *m, size_t t, long
 
 	if (!site)
 		return;
-	fprintf(r->o.out, "            grew most at (%s sampled):\n",
+	fprintf(r->o.out, "            memory faulted in most at (%s sampled):\n",
 		util__fmt_bytes_long(site->site.bytes, a, sizeof(a)));
 	for (__u32 f = 0; f < site->nframes && f < 3; f++)
 		fprintf(r->o.out, "              %.74s\n", site->frame[f]);
@@ -583,7 +583,9 @@ static void summary_instances(struct report *r, const struct model *m, size_t ti
 				util__fmt_bytes_long(in->stats.linear, a, sizeof(a)),
 				util__fmt_bytes_long(in->stats.linear_peak.value, b, sizeof(b)),
 				rel(r, in->stats.linear_peak.ts));
-		summary_site(r, m, ti, (long)i);
+		/* growth sites matter where memory stayed: churn faults in a lot and frees it */
+		if (in->stats.charged >= (1 << 20))
+			summary_site(r, m, ti, (long)i);
 	}
 }
 

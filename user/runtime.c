@@ -193,7 +193,7 @@ static int attach_site(struct runtime *r, int pi, int qi, const struct runtime_s
 	for (int i = 0; i < r->natt; i++)
 		if (r->att[i].dev == st.st_dev && r->att[i].ino == st.st_ino &&
 		    r->att[i].profile == pi && r->att[i].probe == qi)
-			return 0;
+			return 0;	/* every process mapping that file has it already */
 	if (r->natt == MAX_ATTACHED)
 		return -ENOSPC;
 	idx = r->spec[pi][qi] - 1;
@@ -214,14 +214,14 @@ static int attach_site(struct runtime *r, int pi, int qi, const struct runtime_s
 	if (err)
 		return err;
 	r->att[r->natt++] = (struct attached){ st.st_dev, st.st_ino, pi, qi };
-	return 0;
+	return 1;
 }
 
 int runtime__attach(struct runtime *r, pid_t pid, const char *exe)
 {
 	struct runtime_site sites[PROFILE_MAX_PROBES];
 	char missing[512] = "";
-	int pi, n, err = 0;
+	int pi, n, err = 0, fresh = 0;
 
 	if (r->mode == RUNTIME_NONE || !r->nprof)
 		return -ENOENT;
@@ -253,11 +253,15 @@ int runtime__attach(struct runtime *r, pid_t pid, const char *exe)
 		if (sites[i].err)
 			continue;
 		err = attach_site(r, pi, i, &sites[i]);
-		if (err) {
+		if (err < 0) {
 			cw_err("profile %s: attaching %s in %s failed: %s", r->prof[pi].name,
 			       sites[i].pp->symbol, sites[i].path, strerror(-err));
 			return err;
 		}
+		fresh += err;
 	}
+	if (fresh)
+		cw_info("process %d runs %s: %d probes attached (profile %s)", pid,
+			r->prof[pi].name, fresh, r->prof[pi].source);
 	return pi;
 }

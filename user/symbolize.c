@@ -226,6 +226,11 @@ int symbolize__maps(struct symbolizer *s, pid_t pid)
 		map[n++] = m;
 	}
 	fclose(f);
+	if (!n) {
+		/* exited (a zombie's maps are empty): keep what was known */
+		free(map);
+		return -ESRCH;
+	}
 	pm = proc_get(s, pid, 1);
 	if (!pm) {
 		free(map);

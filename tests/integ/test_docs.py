@@ -30,6 +30,12 @@ def test_readme_usage_is_run_help(env):
         "README.md's `cwatch run` block differs from `cwatch run --help`"
 
 
+def test_readme_shows_probe_help(env):
+    res = cw.run(env, ["probe", "--help"])
+    assert res.returncode == 0
+    assert "```\n" + res.stdout.rstrip("\n") + "\n```" in readme(env)
+
+
 def test_every_json_field_is_documented(env):
     """Run cwatch once and check each key it writes appears in README.md."""
     util.need_root()
@@ -47,6 +53,25 @@ def test_every_json_field_is_documented(env):
         for t in o.get("target_list", []):
             keys.update(t)
     assert {"target", "exec", "mmap", "peak", "interval", "exit", "summary"} <= kinds, kinds
+    # and a contract host under --heap: instances, contracts, sites
+    res = cw.run(env, ["run", "--json", "--heap", "--interval", "0.5", "--",
+                       cw.fixture(env, "demo_host"), "--seconds", "1", "--quiet"])
+    assert res.returncode == 0, res.stderr
+
+    def collect(o):
+        if isinstance(o, dict):
+            keys.update(o)
+            for v in o.values():
+                collect(v)
+        elif isinstance(o, list):
+            for v in o:
+                collect(v)
+    for o in util.read_json_lines(res.stdout):
+        if "type" in o:
+            kinds.add(o["type"])
+            collect(o)
+    assert {"instance_new", "instance", "instance_end", "contract"} <= kinds, kinds
+    assert {"sites", "frames", "host_functions", "contract_list"} <= keys, keys
     text = readme(env)
     missing = sorted(k for k in keys if f"`{k}`" not in text)
     assert not missing, f"JSON fields not documented in README.md: {missing}"

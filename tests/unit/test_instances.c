@@ -161,3 +161,52 @@ TEST(instances_end_with_their_target_and_keys_are_reused)
 	ASSERT_EQ(m->inst[2].ended_ts, 9);
 	model__free(m);
 }
+
+static void site(struct model *m, __u32 pid, __u64 inst, __s32 stack, __u64 bytes,
+		 const char *frame)
+{
+	struct cw_rec_site *r = calloc(1, sizeof(*r));
+
+	r->h.type = CW_REC_SITE;
+	r->h.size = sizeof(*r);
+	r->h.tgid = pid;
+	r->h.instance = inst;
+	r->h.ts = 7;
+	r->stack = stack;
+	r->site.bytes = bytes;
+	r->site.samples = bytes / 65536;
+	r->nframes = 1;
+	strcpy(r->frame[0], frame);
+	model__apply(m, r, sizeof(*r));
+	free(r);
+}
+
+TEST(instances_heap_sites_ranked_and_updated)
+{
+	struct model *m = model__new();
+	const struct model_site *s;
+
+	attach(m, 40);
+	instance(m, 40, 0x1, 0, "a");
+	site(m, 40, 0x1, 5, 1 << 20, "small");
+	site(m, 40, 0x1, 6, 8 << 20, "big");
+	site(m, 40, 0x1, 7, 4 << 20, "middle");
+	site(m, 40, 0, 8, 2 << 20, "target's own");
+	site(m, 40, 0x1, 5, 16 << 20, "small");	/* grew since: now the biggest */
+	site(m, 40, 0x99, 9, 1, "no such instance");
+	ASSERT_EQ(m->nsite, 4);
+	s = model__top_site(m, 0, 0, 0);
+	if (ASSERT_TRUE(s != NULL))
+		ASSERT_STREQ(s->frame[0], "small");
+	s = model__top_site(m, 0, 0, 1);
+	if (ASSERT_TRUE(s != NULL))
+		ASSERT_STREQ(s->frame[0], "big");
+	s = model__top_site(m, 0, 0, 2);
+	if (ASSERT_TRUE(s != NULL))
+		ASSERT_STREQ(s->frame[0], "middle");
+	ASSERT_TRUE(model__top_site(m, 0, 0, 3) == NULL);
+	s = model__top_site(m, 0, -1, 0);
+	if (ASSERT_TRUE(s != NULL))
+		ASSERT_STREQ(s->frame[0], "target's own");
+	model__free(m);
+}
