@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include "cwatch.h"
 
 #define CW_PAGE_SHIFT 12	/* x86-64 and arm64 with 4 KiB pages */
@@ -18,8 +19,10 @@
 
 /* task_struct.flags: include/linux/sched.h */
 #define CW_PF_EXITING 0x00000004
-/* mmap flags: include/uapi/asm-generic/mman-common.h */
+/* mmap flags and protections: include/uapi/asm-generic/mman-common.h */
 #define CW_MAP_ANONYMOUS 0x20
+#define CW_PROT_WRITE 0x2
+#define CW_PROT_EXEC 0x4
 
 /* Settings written by user space between open and load. */
 extern const volatile __u64 cfg_peak_step;	/* bytes between CW_EV_PEAK events */
@@ -27,6 +30,8 @@ extern const volatile __u64 cfg_mmap_min;	/* bytes: smallest mapping that gets a
 extern const volatile __u64 cfg_wakeup_bytes;	/* wake the reader once this much is queued */
 extern const volatile __u32 cfg_match;		/* 1: match new processes on exec (--comm/--exe) */
 extern const volatile __u64 cfg_heap_sample;	/* --heap: bytes between stack samples, 0 = off */
+extern const volatile __u32 cfg_rules;		/* escape rules the kernel side checks, bit = enum cw_rule */
+extern const volatile __u32 cfg_enforce;	/* rules that kill the process (--enforce), bit = rule */
 
 /* Targets and their counters; key tgid. Resized by user space before load. */
 struct {
@@ -111,6 +116,22 @@ struct {
 	__uint(max_entries, 16384);
 } cw_sites SEC(".maps") __weak;
 
+/* Thread creation sites: (tgid, creating stack, instance) -> {alive, created}. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_site_key);
+	__type(value, struct cw_site);
+	__uint(max_entries, 4096);
+} cw_tsites SEC(".maps") __weak;
+
+/* A live thread -> the site that created it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_site_key);
+	__uint(max_entries, 65536);
+} cw_tid_site SEC(".maps") __weak;
+
 /* --heap: anon bytes grown on this CPU since the last sample. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -152,6 +173,8 @@ struct cw_thread {
 	__s64 charged;		/* bytes charged to instances on this thread, running total */
 	__u64 pages;		/* pages allocated on this thread, running total */
 	__u64 code_seq;		/* modules created on this thread */
+	__u64 calls;		/* calls this thread has made into instances */
+	__u32 compiling;	/* inside a module_new frame: W+X is the JIT at work */
 	__u32 depth;		/* frames in use */
 	__u32 tgid;
 	struct cw_frame f[CW_CALL_DEPTH];
@@ -332,6 +355,62 @@ static __always_inline void cw_rss_seed(struct cw_stats *s, struct mm_struct *mm
 			v = BPF_CORE_READ(mm, rss_stat[i].count);
 		s->rss[i] = v > 0 ? (__u64)v << CW_PAGE_SHIFT : 0;
 	}
+}
+
+/* --comm/--exe style prefix allow-list for file opens, checked before an alert is sent. */
+struct cw_prefix {
+	__u32 len;
+	char p[60];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_prefix);
+	__uint(max_entries, 16);
+} cw_file_allow SEC(".maps") __weak;
+
+/*
+ * Start an escape alert for @rule by the current thread of target @s: the
+ * instance and call running on it, its user stack. Kills the process first
+ * when the rule is enforced (--enforce), so the syscall never completes.
+ */
+static __always_inline struct cw_ev_alert *cw_alert(void *ctx, struct cw_stats *s, __u32 tgid,
+						    __u32 rule, __u32 op)
+{
+	struct cw_ev_alert *e;
+	struct cw_thread *t = NULL;
+	__u32 flags = 0;
+
+	if (cfg_enforce & (1u << rule)) {
+		bpf_send_signal(9 /* SIGKILL */);
+		flags |= CW_AF_ENFORCED;
+	}
+	e = cw_reserve(CW_EV_ALERT, sizeof(*e), tgid);
+	if (!e)
+		return NULL;
+	/* too big for one memset: zero the numbers, start the strings empty
+	 * (user space clears the bytes after each NUL before keeping a record) */
+	e->call = 0;
+	for (int i = 0; i < 4; i++)
+		e->arg[i] = 0;
+	e->family = e->port = 0;
+	for (int i = 0; i < 16; i++)
+		e->addr[i] = 0;
+	e->pad = 0;
+	e->path[0] = e->resolved[0] = 0;
+	for (int i = 0; i < 4; i++)
+		e->frame[i][0] = 0;
+	cw_current_inst(s, tgid, &t);
+	if (t && t->inst) {
+		e->h.instance = t->inst;
+		e->call = t->calls;
+	}
+	e->rule = rule;
+	e->op = op;
+	e->flags = flags;
+	e->stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	return e;
 }
 
 #endif /* CW_COMMON_BPF_H */

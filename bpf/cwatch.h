@@ -27,11 +27,16 @@ enum cw_type {
 	CW_EV_CALL = 10,	/* a call into an instance returned */
 	CW_EV_HOST_CALL = 11,	/* a host call returned */
 	CW_EV_GROW = 12,	/* an instance's linear memory grew */
+	CW_EV_ALERT = 13,	/* a sandbox-escape event (rule in cw_ev_alert.rule) */
+	CW_EV_MEMORY = 14,	/* an instance's linear memory: base and size, as the runtime said */
 	CW_REC_STATS = 64,	/* user space: a periodic snapshot of a target's counters */
 	CW_REC_ATTACH = 65,	/* user space: a target chosen at start (pid, comm, exe, launch) */
 	CW_REC_INST_STATS = 66,	/* user space: a periodic snapshot of an instance's counters */
 	CW_REC_SITE = 67,	/* user space: a heap site (--heap) with its symbolized stack */
-	CW_TYPE_MAX = 68,
+	CW_REC_RUNTIME = 68,	/* user space: a runtime profile was attached for a target */
+	CW_REC_THREAD_SITE = 69,	/* user space: where threads were created (struct cw_rec_site:
+				 * site.bytes = threads alive, site.samples = threads created) */
+	CW_TYPE_MAX = 70,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
@@ -189,7 +194,8 @@ enum cw_role {
 	CW_ROLE_HOST_CALL = 7,	  /* args: host function id, guest ptr, guest len; entry + return */
 	CW_ROLE_GROW = 8,	  /* args: delta pages, old pages (usually ret) */
 	CW_ROLE_EXPORTS = 9,	  /* args: instance key, vector {size, data} of its exported objects */
-	CW_ROLE_NR = 10,
+	CW_ROLE_MEMORY = 10,	  /* args: linear memory size in bytes, base address (either) */
+	CW_ROLE_NR = 11,
 };
 
 /* Where an argument is: a register or stack slot, then up to 3 dereferences. */
@@ -253,6 +259,7 @@ struct cw_inst_stats {
 	__u64 grows;			/* memory.grow calls */
 	__u64 module;			/* module key it was created from */
 	__u64 created;			/* ns, CLOCK_MONOTONIC */
+	__u64 base;			/* host address of its linear memory, 0 = not known */
 };
 
 struct cw_ev_code {
@@ -337,6 +344,69 @@ struct cw_rec_site {
 	__u32 nframes;
 	struct cw_site site;
 	char frame[CW_SITE_FRAMES][CW_FRAME_LEN];	/* innermost first: "symbol+0xoff (module)" */
+};
+
+/*
+ * Sandbox-escape rules. Numbers are stable; names (user/detect.c) too. The
+ * kernel side sends CW_EV_ALERT for the syscall-level ones; user space decides
+ * file and network ones against allow-lists, and host-call and memory ones.
+ */
+enum cw_rule {
+	CW_RULE_SPAWN = 1,	/* process.spawn: a target started a new process */
+	CW_RULE_EXEC = 2,	/* process.exec: a target exec'd */
+	CW_RULE_FILE = 3,	/* file.open: opened a path outside the allow-list, or with .. */
+	CW_RULE_NET = 4,	/* net: connect, bind or listen outside the allow-list */
+	CW_RULE_WX = 5,		/* memory.wx: memory writable and executable at once */
+	CW_RULE_PRIV = 6,	/* priv.change: setuid family, capset */
+	CW_RULE_NS = 7,		/* ns.change: unshare, setns */
+	CW_RULE_INJECT = 8,	/* inject: ptrace, process_vm_writev, bpf, (f)init_module */
+	CW_RULE_HOST_OOB = 9,	/* hostcall.oob: a guest pointer outside the linear memory */
+	CW_RULE_SHARED = 10,	/* memory.shared: two instances' linear memories overlap */
+	CW_RULE_HOST_SLOW = 11,	/* hostcall.slow: a host call slower than the limit */
+	CW_RULE_NR = 12,
+};
+
+/* cw_ev_alert.op for CW_RULE_NET, CW_RULE_FILE, CW_RULE_WX */
+enum cw_alert_op {
+	CW_OP_CONNECT = 1,
+	CW_OP_BIND = 2,
+	CW_OP_LISTEN = 3,
+	CW_OP_OPEN = 4,
+	CW_OP_MMAP = 5,
+	CW_OP_MPROTECT = 6,
+};
+
+/* cw_ev_alert.flags */
+#define CW_AF_ENFORCED	0x1	/* the kernel side killed the process (--enforce) */
+
+struct cw_ev_alert {
+	struct cw_hdr h;	/* instance = the instance running on the thread, 0 = none */
+	__u32 rule;		/* enum cw_rule */
+	__u32 op;		/* enum cw_alert_op, or the syscall number for priv/ns/inject */
+	__u32 flags;		/* CW_AF_* */
+	__s32 stack;		/* user stack id in cw_stacks, < 0 if none */
+	__u64 arg[4];		/* rule-specific: prot, port, uid, child pid, open flags ... */
+	__u64 call;		/* calls the thread has made into the instance (which call), 0 = none */
+	__u16 family;		/* net: AF_INET or AF_INET6 */
+	__u16 port;		/* net: host order */
+	__u8 addr[16];		/* net: the address, network order */
+	__u32 pad;
+	char path[CW_PATH_LEN];	/* file: as given; exec: the file; else "" */
+	char resolved[CW_PATH_LEN];	/* file: filled by user space (cwd + path, .. folded) */
+	char frame[4][CW_FRAME_LEN];	/* user space: the stack's innermost frames, symbolized */
+};
+
+struct cw_ev_memory {
+	struct cw_hdr h;	/* instance = the one running on this thread */
+	__u64 base;		/* host address of its linear memory, 0 if not known yet */
+	__u64 size;		/* bytes, 0 if not known yet */
+};
+
+struct cw_rec_runtime {
+	struct cw_hdr h;
+	__u32 profile;		/* index of the profile, as instance records name it */
+	__u32 pad;
+	char name[32];		/* the profile's name */
 };
 
 /* Drop counters: per-CPU array cw_drops, index = type * CW_DROP_NR + reason. */

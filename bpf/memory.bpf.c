@@ -43,11 +43,10 @@ static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64
 	if (*acc < cfg_heap_sample)
 		return;
 	*acc -= cfg_heap_sample;
+	/* an unreadable stack still counts, as the site "unknown" (-1) */
 	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
-	if (k.stack < 0) {
-		cw_drop(CW_REC_SITE, CW_DROP_MAP);
-		return;
-	}
+	if (k.stack < 0)
+		k.stack = -1;
 	site = bpf_map_lookup_elem(&cw_sites, &k);
 	if (site) {
 		__sync_fetch_and_add(&site->bytes, cfg_heap_sample);
@@ -229,9 +228,40 @@ static __always_inline int mm_exit(long ret)
 	return 0;
 }
 
+/*
+ * memory.wx: a mapping asked to be writable and executable at once. A
+ * runtime compiling a module (inside its module_new probe) is the JIT at
+ * work, not an escape.
+ */
+static __always_inline void wx_check(void *ctx, __u32 op, __u64 prot, __u64 addr, __u64 len)
+{
+	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_thread *t;
+	struct cw_ev_alert *e;
+	struct cw_stats *s;
+
+	if ((prot & (CW_PROT_WRITE | CW_PROT_EXEC)) != (CW_PROT_WRITE | CW_PROT_EXEC) ||
+	    !(cfg_rules & (1u << CW_RULE_WX)))
+		return;
+	s = cw_target(tgid);
+	if (!s)
+		return;
+	t = bpf_map_lookup_elem(&cw_threads, &tid);
+	if (t && t->tgid == tgid && t->compiling)
+		return;
+	e = cw_alert(ctx, s, tgid, CW_RULE_WX, op);
+	if (!e)
+		return;
+	e->arg[0] = prot;
+	e->arg[1] = addr;
+	e->arg[2] = len;
+	cw_submit(e);
+}
+
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
+	wx_check(ctx, CW_OP_MMAP, ctx->args[2], ctx->args[0], ctx->args[1]);
 	return mm_enter(CW_MM_MMAP, ctx->args[1], ctx->args[2], ctx->args[3], ctx->args[4]);
 }
 
@@ -268,7 +298,15 @@ int tp_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_mprotect")
 int tp_enter_mprotect(struct trace_event_raw_sys_enter *ctx)
 {
+	wx_check(ctx, CW_OP_MPROTECT, ctx->args[2], ctx->args[0], ctx->args[1]);
 	return mm_enter(0, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pkey_mprotect")
+int tp_enter_pkey_mp(struct trace_event_raw_sys_enter *ctx)
+{
+	wx_check(ctx, CW_OP_MPROTECT, ctx->args[2], ctx->args[0], ctx->args[1]);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mprotect")

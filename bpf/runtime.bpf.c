@@ -250,6 +250,33 @@ static __always_inline void exports_map(__u32 tgid, __u64 inst, __u64 vec)
 	bpf_loop(CW_EXPORTS_MAX, export_one, &c, 0);
 }
 
+/*
+ * The runtime told the host where instance @inst's linear memory is (@base)
+ * or how big it is (@size): keep it, and say so when it changed.
+ */
+static __always_inline void memory_seen(__u32 tgid, __u64 inst, __u64 size, __u64 base)
+{
+	struct cw_inst_key k = { .tgid = tgid, .key = inst };
+	struct cw_inst_stats *st = bpf_map_lookup_elem(&cw_instances, &k);
+	struct cw_ev_memory *e;
+
+	if (!st || ((!size || size == st->linear) && (!base || base == st->base)))
+		return;
+	if (size) {
+		st->linear = size;
+		cw_peak_raise(&st->linear_peak, size, bpf_ktime_get_ns());
+	}
+	if (base)
+		st->base = base;
+	e = cw_reserve(CW_EV_MEMORY, sizeof(*e), tgid);
+	if (!e)
+		return;
+	e->h.instance = inst;
+	e->base = st->base;
+	e->size = st->linear;
+	cw_submit(e);
+}
+
 /* Push a frame for spec @idx; returns it, or NULL when too deep. */
 static __always_inline struct cw_frame *frame_push(struct cw_thread *t, __u32 idx, __u32 role,
 						   __u64 now)
@@ -349,6 +376,8 @@ int up_entry(struct pt_regs *ctx)
 			return 0;
 		/* the code is the caller's and alive now; at the return it may not be */
 		f->ts = code_send(tgid, t->code_seq, v[0], v[1]);
+		if (sp->has_ret)
+			t->compiling++;
 		f->charged = t->code_seq;
 		f->pages = v[1];
 		f->val[2] = v[2];
@@ -382,6 +411,18 @@ int up_entry(struct pt_regs *ctx)
 		f->val[0] = v[0];
 		f->val[1] = v[1];
 		t->inst = v[0];
+		t->calls++;
+		break;
+	case CW_ROLE_MEMORY:
+		if (!sp->has_ret) {
+			memory_seen(tgid, t->inst, v[0], v[1]);
+			break;
+		}
+		f = frame_push(t, idx, sp->role, now);
+		if (!f)
+			return 0;
+		f->val[0] = v[0];
+		f->val[1] = v[1];
 		break;
 	case CW_ROLE_CALL_EXIT:
 		f = frame_pop(t, CW_ROLE_CALL);
@@ -425,6 +466,11 @@ int ur_exit(struct pt_regs *ctx)
 	case CW_ROLE_MODULE_NEW:
 		/* entry kept: chunks sent (ts), seq (charged), code length (pages) */
 		module_event(tgid, f->charged, ret[2], f->pages, f->ts, sp->profile);
+		if (t->compiling)
+			t->compiling--;
+		break;
+	case CW_ROLE_MEMORY:
+		memory_seen(tgid, t->inst, ret[0], ret[1]);
 		break;
 	case CW_ROLE_EXPORTS:
 		exports_map(tgid, ret[0], ret[1]);

@@ -11,6 +11,8 @@ const volatile __u64 cfg_mmap_min = 1 << 20;
 const volatile __u64 cfg_wakeup_bytes = 256 << 10;
 const volatile __u32 cfg_match = 0;
 const volatile __u64 cfg_heap_sample = 0;
+const volatile __u32 cfg_rules = 0;
+const volatile __u32 cfg_enforce = 0;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -77,6 +79,27 @@ static __always_inline struct cw_stats *target_add(struct task_struct *task, __u
 	return bpf_map_lookup_elem(&cw_targets, &tgid);
 }
 
+/* Remember where thread @tid was created (the creating thread's user stack). */
+static __always_inline void thread_site(void *ctx, __u32 tgid, __u32 tid, __u64 inst)
+{
+	struct cw_site_key k = { .tgid = tgid, .instance = inst };
+	struct cw_site *site, one = { .bytes = 1, .samples = 1 };
+
+	/* an unreadable stack still counts, as the site "unknown" (-1) */
+	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	if (k.stack < 0)
+		k.stack = -1;
+	site = bpf_map_lookup_elem(&cw_tsites, &k);
+	if (site) {
+		__sync_fetch_and_add(&site->bytes, 1);
+		__sync_fetch_and_add(&site->samples, 1);
+	} else if (bpf_map_update_elem(&cw_tsites, &k, &one, BPF_NOEXIST)) {
+		cw_drop(CW_REC_THREAD_SITE, CW_DROP_MAP);
+		return;
+	}
+	bpf_map_update_elem(&cw_tid_site, &tid, &k, BPF_ANY);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -99,10 +122,19 @@ int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 		if (in)
 			__sync_fetch_and_add(&in->threads_created, 1);
 		cw_peak_raise(&s->threads_peak, n, now);
+		thread_site(ctx, tgid, BPF_CORE_READ(child, pid), in && t ? t->inst : 0);
 		return 0;
 	}
 	__sync_fetch_and_add(&s->forks, 1);
 	target_add(child, tgid, CW_WHY_FORK, now);
+	if (cfg_rules & (1u << CW_RULE_SPAWN)) {
+		struct cw_ev_alert *e = cw_alert(ctx, s, tgid, CW_RULE_SPAWN, 0);
+
+		if (e) {
+			e->arg[0] = BPF_CORE_READ(child, tgid);
+			cw_submit(e);
+		}
+	}
 	return 0;
 }
 
@@ -186,6 +218,16 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 		return 0;
 	__sync_fetch_and_add(&s->thread_exits, 1);
 	s->threads = live_threads(task);
+	{
+		__u32 tid = BPF_CORE_READ(task, pid);
+		struct cw_site_key *k = bpf_map_lookup_elem(&cw_tid_site, &tid);
+		struct cw_site *site = k ? bpf_map_lookup_elem(&cw_tsites, k) : NULL;
+
+		if (site && site->bytes)
+			__sync_fetch_and_add(&site->bytes, -1);
+		if (k)
+			bpf_map_delete_elem(&cw_tid_site, &tid);
+	}
 	if (s->threads > 0)
 		return 0;
 	s->flags |= CW_F_EXITED;

@@ -4,6 +4,7 @@
 #   OUTDIR/wasmer_host      wasmer-go, linked to OUTDIR/libwasmer.so (RUNPATH $ORIGIN)
 #   OUTDIR/wasmtime_host    wasmtime-go, wasmtime's C API linked in statically
 #   OUTDIR/concurrent_host  wasmtime-go, four instances on four threads
+#   OUTDIR/escape_host      wasmtime-go, contracts escaping through host functions
 #   OUTDIR/libwasmer.so     the library packaged in the wasmer-go module
 # Modules come through the Go module proxy (go.sum pins them). Idempotent: go
 # skips binaries that are up to date. Prints nothing on success.
@@ -47,6 +48,6 @@ CGO_LDFLAGS="-L$out -lwasmer -Wl,-rpath,\$ORIGIN" \
 	quiet go build "${flags[@]}" -tags custom_wasmer_runtime \
 		-o "$out/wasmer_host" ./wasmer_host
 
-for p in wasmtime_host concurrent_host; do
+for p in wasmtime_host concurrent_host escape_host; do
 	quiet go build "${flags[@]}" -o "$out/$p" "./$p"
 done

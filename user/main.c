@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "detect.h"
 #include "events.h"
 #include "model.h"
 #include "probes.h"
 #include "report.h"
+#include "rules.h"
 #include "runtime.h"
 #include "symbolize.h"
 #include "target.h"
@@ -95,6 +97,12 @@ static const char usage_run[] =
 	"                          of new resident anon memory, per instance\n"
 	"      --heap-sample=BYTES the --heap sampling interval (default 64K)\n"
 	"\n"
+	"Verdicts (leaks, limits, thread growth, sandbox escapes):\n"
+	"      --rules=FILE        rule file: thresholds, allow-lists, severities\n"
+	"      --enforce           kill a target that breaks a rule marked enforce\n"
+	"                          (process.spawn, process.exec, memory.wx, priv.change,\n"
+	"                          ns.change, inject by default), before the syscall\n"
+	"\n"
 	"Output:\n"
 	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
 	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
@@ -131,6 +139,8 @@ struct run_opts {
 	const char *runtime;		/* --runtime: NULL (auto), "none", or a profile name */
 	const char *profile_files[MAX_PROFILES];
 	int nprofile_files;
+	struct detect_rules rules;	/* defaults, then --rules FILE */
+	bool enforce;			/* --enforce */
 };
 
 /* State of one `cwatch run`. */
@@ -141,10 +151,12 @@ struct collector {
 	struct probes *probes;
 	struct events *events;
 	struct runtime *runtime;
-	struct symbolizer *sym;		/* --heap only */
+	struct detect *detect;
+	struct symbolizer *sym;		/* stacks of alerts and --heap sites */
 	struct site_seen {		/* what was last delivered per site */
 		struct cw_site_key key;
-		__u64 bytes;
+		bool threads;
+		__u64 bytes, samples;
 	} *seen;
 	size_t nseen, capseen;
 	pid_t maps_pid;			/* last mappings read, and when */
@@ -157,6 +169,8 @@ struct collector {
 	/* targets chosen at start, told to the model once setup has succeeded */
 	struct cw_rec_attach pending[MAX_PIDS + 1];
 	int npending;
+	struct cw_rec_runtime pending_rt[MAX_PIDS + 1];
+	int npending_rt;
 	bool started;
 };
 
@@ -190,6 +204,7 @@ static void maps_refresh(struct collector *c, pid_t pid, __u64 now)
 	}
 }
 static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now);
+static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u64 now);
 
 /* Every record, from the kernel or from us, goes through here: model, then output. */
 static int deliver(void *ctx, const void *rec, size_t len)
@@ -203,6 +218,13 @@ static int deliver(void *ctx, const void *rec, size_t len)
 		return -ENOMEM;
 	}
 	report__record(c->report, c->model, rec, idx);
+	if (c->detect) {
+		int n = detect__apply(c->detect, c->model, rec, len);
+
+		for (size_t i = detect__count(c->detect) - (size_t)(n > 0 ? n : 0);
+		     i < detect__count(c->detect); i++)
+			report__verdict(c->report, c->model, detect__get(c->detect, i));
+	}
 	if (idx >= 0 && c->started) {
 		const struct cw_hdr *h = rec;
 		const struct model_target *t = &c->model->t[idx];
@@ -219,12 +241,106 @@ static int deliver(void *ctx, const void *rec, size_t len)
 			settle_runtime(c, (pid_t)h->tgid, NULL);
 		} else if (h->type == CW_EV_EXIT) {
 			snapshot_sites(c, h->tgid, h->ts);
-		} else if (c->sym && (h->type == CW_EV_PEAK || h->type == CW_EV_MMAP)) {
+		} else if (c->o->probe.heap_sample && (h->type == CW_EV_PEAK || h->type == CW_EV_MMAP)) {
 			/* memory grew or code was mapped: learn the mappings while it lives */
 			maps_refresh(c, (pid_t)h->tgid, h->ts);
 		}
 	}
 	return 0;
+}
+
+/* Fold "." and ".." of absolute @path in place (lexically, as a person reads it). */
+static void path_fold(char *path)
+{
+	char out[CW_PATH_LEN];
+	size_t o = 0;
+	const char *p = path;
+
+	while (*p) {
+		const char *e;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		e = strchr(p, '/');
+		n = e ? (size_t)(e - p) : strlen(p);
+		if (n == 0)
+			break;
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else if (!(n == 1 && p[0] == '.') && o + n + 1 < sizeof(out)) {
+			out[o++] = '/';
+			memcpy(out + o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	if (!o)
+		out[o++] = '/';
+	out[o] = '\0';
+	memcpy(path, out, o + 1);
+}
+
+/* Clear what follows the NUL of a kernel string, so records are byte-for-byte stable. */
+static void str_clear_tail(char *s, size_t len)
+{
+	size_t n = strnlen(s, len);
+
+	if (n < len)
+		memset(s + n, 0, len - n);
+}
+
+/*
+ * An alert from the kernel side, before the model and detectors see it: the
+ * path resolved against the target's working directory, the stack named.
+ * Both need the live process, so they happen here and travel in the record.
+ */
+static void alert_prepare(struct collector *c, struct cw_ev_alert *e)
+{
+	__u64 ips[CW_STACK_DEPTH];
+	int n;
+
+	str_clear_tail(e->path, sizeof(e->path));
+	memset(e->resolved, 0, sizeof(e->resolved));
+	memset(e->frame, 0, sizeof(e->frame));
+	if (e->rule == CW_RULE_FILE && e->path[0]) {
+		char cwd[CW_PATH_LEN] = "/", link[64];
+		ssize_t l;
+
+		if (e->path[0] != '/') {
+			snprintf(link, sizeof(link), "/proc/%u/cwd", e->h.tgid);
+			l = readlink(link, cwd, sizeof(cwd) - 1);
+			cwd[l > 0 ? l : 1] = '\0';
+		}
+		snprintf(e->resolved, sizeof(e->resolved), "%s/%s", e->path[0] == '/' ? "" : cwd,
+			 e->path);
+		path_fold(e->resolved);
+	}
+	if (e->stack < 0 || !c->sym)
+		return;
+	symbolize__maps(c->sym, (pid_t)e->h.tgid);
+	n = probes__stack(c->probes, e->stack, ips);
+	for (int i = 0; i < n && i < 4; i++)
+		symbolize__addr(c->sym, (pid_t)e->h.tgid, i ? ips[i] - 1 : ips[i], e->frame[i],
+				CW_FRAME_LEN);
+}
+
+/* The ring buffer's records: alerts are completed first, everything goes to deliver(). */
+static int on_ring(void *ctx, const void *rec, size_t len)
+{
+	const struct cw_hdr *h = rec;
+
+	if (h->type == CW_EV_ALERT && len >= sizeof(struct cw_ev_alert)) {
+		struct cw_ev_alert e;
+
+		memcpy(&e, rec, sizeof(e));
+		alert_prepare(ctx, &e);
+		return deliver(ctx, &e, sizeof(e));
+	}
+	return deliver(ctx, rec, len);
 }
 
 /* Read every instance's counters from the kernel and deliver them as snapshots. */
@@ -246,10 +362,10 @@ static void snapshot_instances(struct collector *c, __u64 now)
 }
 
 /* Last delivered bytes of site @k (a slot is made for a new site); NULL on ENOMEM. */
-static struct site_seen *site_seen(struct collector *c, const struct cw_site_key *k)
+static struct site_seen *site_seen(struct collector *c, const struct cw_site_key *k, bool threads)
 {
 	for (size_t i = 0; i < c->nseen; i++)
-		if (!memcmp(&c->seen[i].key, k, sizeof(*k)))
+		if (!memcmp(&c->seen[i].key, k, sizeof(*k)) && c->seen[i].threads == threads)
 			return &c->seen[i];
 	if (c->nseen == c->capseen) {
 		size_t cap = c->capseen ? c->capseen * 2 : 64;
@@ -260,7 +376,7 @@ static struct site_seen *site_seen(struct collector *c, const struct cw_site_key
 		c->seen = n;
 		c->capseen = cap;
 	}
-	c->seen[c->nseen] = (struct site_seen){ .key = *k };
+	c->seen[c->nseen] = (struct site_seen){ .key = *k, .threads = threads, .bytes = ~0ULL };
 	return &c->seen[c->nseen++];
 }
 
@@ -270,32 +386,39 @@ static struct site_seen *site_seen(struct collector *c, const struct cw_site_key
  */
 static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now)
 {
+	for (int threads = 0; threads < 2; threads++)
+		if (threads || c->o->probe.heap_sample)
+			snapshot_site_map(c, threads, tgid, now);
+}
+
+/* Deliver the changed sites of one map (heap or thread creation). */
+static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u64 now)
+{
 	struct cw_rec_site *r;
 	struct cw_site_key key = {};
 	struct cw_site site;
 	__u64 ips[CW_STACK_DEPTH];
 	bool first = true;
 
-	if (!c->sym)
-		return;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return;
-	r->h.type = CW_REC_SITE;
+	r->h.type = threads ? CW_REC_THREAD_SITE : CW_REC_SITE;
 	r->h.size = sizeof(*r);
 	r->h.ts = now;
-	while (probes__next_site(c->probes, &key, first, &site)) {
+	while (probes__next_site(c->probes, threads, &key, first, &site)) {
 		struct site_seen *seen;
 		int n;
 
 		first = false;
 		if (tgid && key.tgid != tgid)
 			continue;
-		seen = site_seen(c, &key);
-		if (!seen || seen->bytes == site.bytes)
+		seen = site_seen(c, &key, threads);
+		if (!seen || (seen->bytes == site.bytes && seen->samples == site.samples))
 			continue;
+		seen->samples = site.samples;
 		seen->bytes = site.bytes;
-		n = probes__stack(c->probes, key.stack, ips);
+		n = key.stack < 0 ? 0 : probes__stack(c->probes, key.stack, ips);
 		r->h.tgid = key.tgid;
 		r->h.instance = key.instance;
 		r->stack = key.stack;
@@ -306,6 +429,10 @@ static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now)
 		for (__u32 i = 0; i < r->nframes; i++)
 			symbolize__addr(c->sym, (pid_t)key.tgid, i ? ips[i] - 1 : ips[i], r->frame[i],
 					CW_FRAME_LEN);
+		if (!n) {
+			r->nframes = 1;
+			util__strlcpy(r->frame[0], "(stack not readable)", CW_FRAME_LEN);
+		}
 		deliver(c, r, sizeof(*r));
 	}
 	free(r);
@@ -331,8 +458,7 @@ static void snapshot(struct collector *c, __u64 now)
 			probes__forget(c->probes, key);
 		} else {
 			settle_runtime(c, (pid_t)key, NULL);
-			if (c->sym)
-				symbolize__maps(c->sym, (pid_t)key);
+			symbolize__maps(c->sym, (pid_t)key);
 		}
 	}
 	snapshot_instances(c, now);
@@ -402,6 +528,20 @@ static int settle_runtime(struct collector *c, pid_t pid, const char *exe)
 	if (!c->runtime || is_settled(c, pid))
 		return 0;
 	pi = runtime__attach(c->runtime, pid, exe);
+	if (pi >= 0) {
+		struct cw_rec_runtime rr = {};
+
+		rr.h.type = CW_REC_RUNTIME;
+		rr.h.size = sizeof(rr);
+		rr.h.tgid = (__u32)pid;
+		rr.h.ts = mono_ns();
+		rr.profile = (__u32)pi;
+		util__strlcpy(rr.name, runtime__profile(c->runtime, pi)->name, sizeof(rr.name));
+		if (c->started || c->npending_rt == MAX_PIDS + 1)
+			deliver(c, &rr, sizeof(rr));
+		else
+			c->pending_rt[c->npending_rt++] = rr;
+	}
 	/* settled either way: a profile that does not fit is said once */
 	if (pi != -ENOENT || c->o->runtime || c->o->nprofile_files)
 		if (c->nsettled < sizeof(c->settled) / sizeof(c->settled[0]))
@@ -491,12 +631,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "profile", required_argument, NULL, 'P' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "heap-sample", required_argument, NULL, 'Q' },
+		{ "rules", required_argument, NULL, 'u' },
+		{ "enforce", no_argument, NULL, 'E' },
 		{},
 	};
 	__u64 v;
 	int opt, err;
 
 	o->interval_ns = 1000000000ULL;
+	detect__defaults(&o->rules);
 	o->probe.max_targets = 4096;
 	o->probe.ringbuf_bytes = 1 << 20;
 	o->probe.mmap_min = 1 << 20;
@@ -600,6 +743,18 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			if (!o->probe.heap_sample)
 				o->probe.heap_sample = 64 << 10;
 			break;
+		case 'u': {
+			char err[512];
+
+			if (rules__load(optarg, &o->rules, err, sizeof(err))) {
+				cw_err("--rules: %s", err);
+				return 1;
+			}
+			break;
+		}
+		case 'E':
+			o->enforce = true;
+			break;
 		case 'Q':
 			if (util__parse_bytes(optarg, &v) || v < 4096 || v > (1ULL << 30)) {
 				cw_err("--heap-sample: '%s' is not a byte count from 4K to 1G", optarg);
@@ -608,7 +763,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->probe.heap_sample = v;
 			break;
 		default:
-			if (optopt && strchr("pcidrRTMSBFPQ", optopt))
+			if (optopt && strchr("pcidrRTMSBFPQu", optopt))
 				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
 				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
@@ -625,6 +780,14 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		return 2;
 	}
 	o->probe.match = o->match.ncomm || o->match.nexe;
+	/* the kernel side checks the syscall-level rules and kills for enforced ones */
+	for (int k = CW_RULE_SPAWN; k <= CW_RULE_INJECT; k++) {
+		if (!o->rules.rule[k].enabled)
+			continue;
+		o->probe.rules |= 1u << k;
+		if (o->enforce && o->rules.rule[k].enforce)
+			o->probe.enforce |= 1u << k;
+	}
 	return 0;
 }
 
@@ -722,14 +885,21 @@ static int cmd_run(int argc, char **argv)
 		}
 		report__set_profiles(c.report, c.profile_name_ptrs, nprof);
 	}
-	if (o.probe.heap_sample) {
-		c.sym = symbolize__new();
-		if (!c.sym) {
-			cw_err("out of memory");
-			goto out;
-		}
+	c.sym = symbolize__new();
+	c.detect = detect__new(&o.rules);
+	if (!c.sym || !c.detect) {
+		cw_err("out of memory");
+		goto out;
 	}
-	c.events = events__new(probes__ringbuf_fd(c.probes), deliver, &c);
+	report__set_verdicts(c.report, c.detect);
+	report__set_heap(c.report, o.probe.heap_sample != 0);
+	err = probes__set_file_allow(c.probes, (const char (*)[60])o.rules.file_allow,
+				     o.rules.nfile_allow);
+	if (err) {
+		cw_err("setting the file allow-list failed: %s", strerror(-err));
+		goto out;
+	}
+	c.events = events__new(probes__ringbuf_fd(c.probes), on_ring, &c);
 	if (!c.events) {
 		cw_err("setting up the ring buffer failed: %s", strerror(errno));
 		goto out;
@@ -784,6 +954,8 @@ static int cmd_run(int argc, char **argv)
 	c.started = true;
 	for (int i = 0; i < c.npending; i++)
 		deliver(&c, &c.pending[i], sizeof(c.pending[i]));
+	for (int i = 0; i < c.npending_rt; i++)
+		deliver(&c, &c.pending_rt[i], sizeof(c.pending_rt[i]));
 	if (o.probe.match)
 		target__scan(&o.match, add_matched, &c);
 	if (!o.json && !ro.redraw)
@@ -797,6 +969,7 @@ out:
 		target__abort(&launch);
 	events__free(c.events);
 	symbolize__free(c.sym);
+	detect__free(c.detect);
 	free(c.seen);
 	runtime__free(c.runtime);
 	probes__free(c.probes);

@@ -28,6 +28,10 @@ static size_t rec_size(__u16 type)
 	case CW_EV_GROW: return sizeof(struct cw_ev_grow);
 	case CW_REC_INST_STATS: return sizeof(struct cw_rec_inst_stats);
 	case CW_REC_SITE: return sizeof(struct cw_rec_site);
+	case CW_REC_THREAD_SITE: return sizeof(struct cw_rec_site);
+	case CW_EV_ALERT: return sizeof(struct cw_ev_alert);
+	case CW_EV_MEMORY: return sizeof(struct cw_ev_memory);
+	case CW_REC_RUNTIME: return sizeof(struct cw_rec_runtime);
 	default: return 0;
 	}
 }
@@ -340,6 +344,20 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 		}
 		break;
 	}
+	case CW_EV_MEMORY: {
+		const struct cw_ev_memory *e = rec;
+
+		if (e->base)
+			in->stats.base = e->base;
+		if (e->size) {
+			in->stats.linear = e->size;
+			if (e->size > in->stats.linear_peak.value) {
+				in->stats.linear_peak.value = e->size;
+				in->stats.linear_peak.ts = h->ts;
+			}
+		}
+		break;
+	}
 	case CW_REC_INST_STATS: {
 		const struct cw_rec_inst_stats *r = rec;
 		struct cw_peak lp = in->stats.linear_peak, cp = in->stats.charged_peak;
@@ -435,9 +453,11 @@ static int apply_site(struct model *m, const struct cw_rec_site *r, struct model
 			ii = (long)(i - 1);
 	if (r->h.instance && ii < 0)
 		return -ENOENT;
+	bool thread = r->h.type == CW_REC_THREAD_SITE;
+
 	for (size_t i = 0; i < m->nsite && !s; i++)
 		if (m->site[i].target == (size_t)(t - m->t) && m->site[i].inst == ii &&
-		    m->site[i].stack == r->stack)
+		    m->site[i].stack == r->stack && m->site[i].thread == thread)
 			s = &m->site[i];
 	if (!s) {
 		s = grow((void **)&m->site, &m->nsite, &m->capsite, sizeof(*s));
@@ -449,6 +469,7 @@ static int apply_site(struct model *m, const struct cw_rec_site *r, struct model
 		s->target = (size_t)(t - m->t);
 		s->inst = ii;
 		s->stack = r->stack;
+		s->thread = thread;
 	}
 	s->site = r->site;
 	s->nframes = r->nframes < CW_SITE_FRAMES ? r->nframes : CW_SITE_FRAMES;
@@ -457,7 +478,9 @@ static int apply_site(struct model *m, const struct cw_rec_site *r, struct model
 	return 0;
 }
 
-const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k)
+/* The @k-th biggest site of kind @thread for target @t and instance @inst (or any, @any_inst). */
+static const struct model_site *top_site(const struct model *m, bool thread, size_t t, long inst,
+					 bool any_inst, size_t k)
 {
 	const struct model_site *prev = NULL;
 
@@ -468,7 +491,7 @@ const struct model_site *model__top_site(const struct model *m, size_t t, long i
 		for (size_t i = 0; i < m->nsite; i++) {
 			const struct model_site *s = &m->site[i];
 
-			if (s->target != t || s->inst != inst)
+			if (s->target != t || s->thread != thread || (!any_inst && s->inst != inst))
 				continue;
 			if (prev && (s->site.bytes > prev->site.bytes ||
 				     (s->site.bytes == prev->site.bytes && s <= prev)))
@@ -481,6 +504,16 @@ const struct model_site *model__top_site(const struct model *m, size_t t, long i
 		prev = best;
 	}
 	return prev;
+}
+
+const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k)
+{
+	return top_site(m, false, t, inst, false, k);
+}
+
+const struct model_site *model__top_thread_site(const struct model *m, size_t t, size_t k)
+{
+	return top_site(m, true, t, -1, true, k);
 }
 
 /* A target is gone: so are its instances. */
@@ -520,7 +553,8 @@ int model__apply(struct model *m, const void *rec, size_t len)
 
 	t = model__live(m, h->tgid);
 	switch (h->type) {
-	case CW_REC_SITE: {
+	case CW_REC_SITE:
+	case CW_REC_THREAD_SITE: {
 		int err;
 
 		/* a target's last sites are read when its exit arrives */
@@ -546,11 +580,20 @@ int model__apply(struct model *m, const void *rec, size_t len)
 		t->last_ts = h->ts;
 		return (int)(t - m->t);
 	}
+	case CW_EV_ALERT:
+		/* verdicts are detect.c's; the model only places it */
+		for (size_t i = m->n; !t && i > 0; i--)
+			if (m->t[i - 1].pid == h->tgid)
+				t = &m->t[i - 1];
+		if (!t)
+			return -ENOENT;
+		return (int)(t - m->t);
 	case CW_EV_INSTANCE_NEW:
 	case CW_EV_INSTANCE_END:
 	case CW_EV_CALL:
 	case CW_EV_HOST_CALL:
 	case CW_EV_GROW:
+	case CW_EV_MEMORY:
 	case CW_REC_INST_STATS: {
 		int i;
 
@@ -586,6 +629,14 @@ int model__apply(struct model *m, const void *rec, size_t len)
 		t->ppid = e->ppid;
 		t->reason = e->reason;
 		util__strlcpy(t->comm, e->comm, sizeof(t->comm));
+		break;
+	}
+	case CW_REC_RUNTIME: {
+		const struct cw_rec_runtime *r = rec;
+
+		if (!t)
+			return -ENOENT;
+		util__strlcpy(t->runtime, r->name, sizeof(t->runtime));
 		break;
 	}
 	case CW_EV_EXEC: {

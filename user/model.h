@@ -7,6 +7,7 @@
 #ifndef CW_MODEL_H
 #define CW_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "cwatch.h"
@@ -29,6 +30,7 @@ struct model_target {
 	__u64 exit_ts;			/* ns: exited */
 	struct cw_stats stats;		/* latest figures (final ones once exited) */
 	__u64 big_maps;			/* large mappings seen (CW_EV_MMAP, op mmap) */
+	char runtime[32];		/* the runtime profile attached for it, "" = none */
 };
 
 #define MODEL_RETAINED_WINDOW 64	/* calls the retained-bytes median looks back on */
@@ -80,6 +82,7 @@ struct model_contract {
 
 /* --heap: where anon memory of a target or instance grew, by user stack. */
 struct model_site {
+	bool thread;		/* a thread creation site: site.bytes = alive, samples = created */
 	__u32 pid;
 	__u64 instance;		/* instance key, 0 = the target itself */
 	size_t target;		/* index in model.t */
@@ -159,6 +162,8 @@ size_t model__nr_instances(const struct model *m, size_t t);
  * (index in m->inst), or NULL past the last.
  */
 const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k);
+/* The same for thread creation sites, by threads alive. */
+const struct model_site *model__top_thread_site(const struct model *m, size_t t, size_t k);
 
 /* Resident bytes (file + anon + shmem) of @st now. */
 __u64 model__rss(const struct cw_stats *st);

@@ -84,6 +84,34 @@ static int tracefs_ready(const char *dir)
 	return 0;
 }
 
+/*
+ * Kernels differ in which syscalls they have (no init_module without module
+ * support, for one): a program whose tracepoint is absent is not loaded, and
+ * -v says what is not watched.
+ */
+static void skip_absent_tracepoints(struct bpf_object *obj, const char *tfs)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char path[512];
+		struct stat st;
+
+		if (strncmp(sec, "tracepoint/", 11))
+			continue;
+		snprintf(path, sizeof(path), "%s/events/%s", tfs, sec + 11);
+		if (stat(path, &st) && errno == ENOENT) {
+			snprintf(path, sizeof(path), "/sys/kernel/debug/tracing/events/%s", sec + 11);
+			if (!stat(path, &st))
+				continue;
+			bpf_program__set_autoload(prog, false);
+			cw_debug("tracepoint %s is not in this kernel: %s is off", sec + 11,
+				 bpf_program__name(prog));
+		}
+	}
+}
+
 struct probes *probes__load(const struct probes_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -128,11 +156,14 @@ struct probes *probes__load(const struct probes_opts *o)
 		cw_err("opening the BPF object failed: %s", strerror(err));
 		goto free_p;
 	}
+	skip_absent_tracepoints(p->skel->obj, tfs);
 	p->skel->rodata->cfg_peak_step = o->peak_step;
 	p->skel->rodata->cfg_mmap_min = o->mmap_min;
 	p->skel->rodata->cfg_wakeup_bytes = o->ringbuf_bytes / 4;
 	p->skel->rodata->cfg_match = o->match;
 	p->skel->rodata->cfg_heap_sample = o->heap_sample;
+	p->skel->rodata->cfg_rules = o->rules;
+	p->skel->rodata->cfg_enforce = o->enforce;
 	bpf_map__set_max_entries(p->skel->maps.cw_targets, o->max_targets);
 	bpf_map__set_max_entries(p->skel->maps.cw_mm, o->max_targets * 2);
 	bpf_map__set_max_entries(p->skel->maps.cw_events, o->ringbuf_bytes);
@@ -226,6 +257,19 @@ int probes__set_match(struct probes *p, const struct target_match *m)
 	return 0;
 }
 
+int probes__set_file_allow(struct probes *p, const char (*prefix)[60], int n)
+{
+	for (__u32 i = 0; i < 16 && (int)i < n; i++) {
+		struct { __u32 len; char p[60]; } v = {};
+
+		v.len = (__u32)strnlen(prefix[i], sizeof(v.p) - 1);
+		memcpy(v.p, prefix[i], v.len);
+		if (bpf_map__update_elem(p->skel->maps.cw_file_allow, &i, sizeof(i), &v, sizeof(v), 0))
+			return -errno;
+	}
+	return 0;
+}
+
 void probes__forget(struct probes *p, __u32 tgid)
 {
 	bpf_map__delete_elem(p->skel->maps.cw_targets, &tgid, sizeof(tgid), 0);
@@ -309,9 +353,10 @@ int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 	}
 }
 
-int probes__next_site(struct probes *p, struct cw_site_key *key, bool first, struct cw_site *out)
+int probes__next_site(struct probes *p, bool threads, struct cw_site_key *key, bool first,
+		      struct cw_site *out)
 {
-	struct bpf_map *m = p->skel->maps.cw_sites;
+	struct bpf_map *m = threads ? p->skel->maps.cw_tsites : p->skel->maps.cw_sites;
 	struct cw_site_key next;
 
 	for (;;) {

@@ -17,6 +17,8 @@ struct probes_opts {
 	__u64 mmap_min;		/* bytes: smallest mapping reported as an event */
 	bool match;		/* --comm/--exe: watch every exec */
 	__u64 heap_sample;	/* --heap: bytes of anon growth between stack samples, 0 = off */
+	__u32 rules;		/* escape rules the kernel side checks, bit = enum cw_rule */
+	__u32 enforce;		/* ... and those it kills for (--enforce) */
 	const char *btf_path;	/* NULL: the running kernel's */
 	const char *tracefs;	/* NULL: /sys/kernel/tracing */
 };
@@ -38,6 +40,8 @@ int probes__add_target(struct probes *p, pid_t pid, const struct target_status *
 		       __u32 reason, __u64 now);
 /* Install the --comm/--exe matchers; 0 or -errno. */
 int probes__set_match(struct probes *p, const struct target_match *m);
+/* The path prefixes file opens may use without an alert (the kernel-side pre-filter). */
+int probes__set_file_allow(struct probes *p, const char (*prefix)[60], int n);
 /* Forget @tgid (reaped after a lost exit event). */
 void probes__forget(struct probes *p, __u32 tgid);
 /* Iterate targets: start with *key = 0 and @first set; 1 while there are more, 0 at the end. */
@@ -57,8 +61,9 @@ int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 c
 int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		      struct cw_inst_stats *out);
 
-/* Iterate heap sites (--heap) like probes__next. */
-int probes__next_site(struct probes *p, struct cw_site_key *key, bool first, struct cw_site *out);
+/* Iterate heap sites (--heap), or with @threads thread creation sites, like probes__next. */
+int probes__next_site(struct probes *p, bool threads, struct cw_site_key *key, bool first,
+		      struct cw_site *out);
 /* The user stack @id: up to CW_STACK_DEPTH addresses into @ips; returns how many. */
 int probes__stack(struct probes *p, __s32 id, __u64 *ips);
 

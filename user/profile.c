@@ -26,6 +26,7 @@ static const char *const role_name[CW_ROLE_NR] = {
 	[CW_ROLE_HOST_CALL] = "host_call",
 	[CW_ROLE_GROW] = "memory_grow",
 	[CW_ROLE_EXPORTS] = "exports",
+	[CW_ROLE_MEMORY] = "memory",
 };
 
 /* The YAML key of each role's arguments, in cw_uspec.arg order (cwatch.h). */
@@ -39,6 +40,7 @@ static const char *const arg_name[CW_ROLE_NR][CW_ROLE_ARGS] = {
 	[CW_ROLE_HOST_CALL] = { "func", "guest_ptr", "guest_len" },
 	[CW_ROLE_GROW] = { "delta", "old" },
 	[CW_ROLE_EXPORTS] = { "instance", "vector" },
+	[CW_ROLE_MEMORY] = { "size", "base" },
 };
 
 /* Arguments a role cannot do without (bit i = arg i). */
@@ -272,7 +274,7 @@ static int parse_probe(struct pctx *c, const yaml_node_t *n, const char *binary,
 			if (!pp->role)
 				return fail(c, n, "unknown role '%s' (one of module_new, instance_create, "
 					    "instance_destroy, call, call_enter, call_exit, host_call, "
-					    "memory_grow, exports)", v ? v : "");
+					    "memory_grow, exports, memory)", v ? v : "");
 		}
 	}
 	if (!pp->role)

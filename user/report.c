@@ -21,6 +21,8 @@
 
 struct report {
 	struct report_opts o;
+	bool heap;			/* --heap: "sites" is always there, empty or not */
+	const struct detect *detect;	/* verdicts for the summary */
 	struct json j;
 	char log[LOG_LINES][96];	/* recent lifecycle lines, for the redrawn table */
 	int nlog;
@@ -41,6 +43,9 @@ static double rel(const struct report *r, __u64 ts);
 static void peak_json(struct report *r, const char *name, const char *tname,
 		      const struct cw_peak *p);
 
+static void verdict_json(struct report *r, const struct model *m,
+			 const struct detect_verdict *v);
+
 static const char *profile_name(const struct report *r, __u32 i)
 {
 	return (int)i < r->o.nprofiles && r->o.profile_names[i] ? r->o.profile_names[i] : "unknown";
@@ -53,13 +58,34 @@ static void sites_json(struct report *r, const struct model *m, size_t t, long i
 {
 	const struct model_site *site;
 
-	if (!m->nsite)
+	if (!model__top_site(m, t, inst, 0) && !r->heap)
 		return;
 	json__arr(&r->j, "sites");
 	for (size_t k = 0; k < REPORT_SITES && (site = model__top_site(m, t, inst, k)); k++) {
 		json__obj(&r->j, NULL);
 		json__u64(&r->j, "bytes", site->site.bytes);
 		json__u64(&r->j, "samples", site->site.samples);
+		json__arr(&r->j, "frames");
+		for (__u32 f = 0; f < site->nframes; f++)
+			json__str(&r->j, NULL, site->frame[f]);
+		json__close(&r->j, ']');
+		json__close(&r->j, '}');
+	}
+	json__close(&r->j, ']');
+}
+
+/* "thread_sites": where the target's threads were created, most alive first. */
+static void thread_sites_json(struct report *r, const struct model *m, size_t t)
+{
+	const struct model_site *site;
+
+	if (!model__top_thread_site(m, t, 0))
+		return;
+	json__arr(&r->j, "thread_sites");
+	for (size_t k = 0; k < REPORT_SITES && (site = model__top_thread_site(m, t, k)); k++) {
+		json__obj(&r->j, NULL);
+		json__u64(&r->j, "alive", site->site.bytes);
+		json__u64(&r->j, "created", site->site.samples);
 		json__arr(&r->j, "frames");
 		for (__u32 f = 0; f < site->nframes; f++)
 			json__str(&r->j, NULL, site->frame[f]);
@@ -138,6 +164,16 @@ void report__set_profiles(struct report *r, const char *const *names, int n)
 	r->o.nprofiles = n;
 }
 
+void report__set_verdicts(struct report *r, const struct detect *d)
+{
+	r->detect = d;
+}
+
+void report__set_heap(struct report *r, bool heap)
+{
+	r->heap = heap;
+}
+
 void report__free(struct report *r)
 {
 	if (!r)
@@ -203,6 +239,7 @@ static void target_json(struct report *r, const struct model *m, const struct mo
 	json__str(j, "comm", t->comm);
 	json__str(j, "exe", t->exe);
 	json__str(j, "reason", reason_str(t->reason));
+	json__str(j, "runtime", t->runtime);
 	json__str(j, "state", t->state == MODEL_EXITED ? "exited" : "running");
 	if (t->state == MODEL_EXITED) {
 		json__i64(j, "exit_code", (t->exit_code >> 8) & 0xff);
@@ -234,6 +271,7 @@ static void target_json(struct report *r, const struct model *m, const struct mo
 	json__u64(j, "mprotect_calls_total", s->mprotect_calls);
 	json__u64(j, "brk_calls_total", s->brk_calls);
 	sites_json(r, m, (size_t)(t - m->t), -1);
+	thread_sites_json(r, m, (size_t)(t - m->t));
 }
 
 /* Print (or keep, when redrawing) one lifecycle line. */
@@ -623,6 +661,13 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 			json__close(&r->j, '}');
 		}
 		json__close(&r->j, ']');
+		json__arr(&r->j, "verdict_list");
+		for (size_t i = 0; r->detect && i < detect__count(r->detect); i++) {
+			json__obj(&r->j, NULL);
+			verdict_json(r, m, detect__get(r->detect, i));
+			json__close(&r->j, '}');
+		}
+		json__close(&r->j, ']');
 		json__arr(&r->j, "contract_list");
 		for (size_t i = 0; i < m->ncon; i++) {
 			json__obj(&r->j, NULL);
@@ -650,10 +695,81 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 		if (!big || t->stats.rss_peak.value > big->stats.rss_peak.value)
 			big = t;
 	}
+	for (size_t i = 0; r->detect && i < detect__count(r->detect); i++) {
+		const struct detect_verdict *v = detect__get(r->detect, i);
+
+		if (!i)
+			fprintf(r->o.out, "verdicts:\n");
+		fprintf(r->o.out, "  %-8s %-15s pid %u at %+.1fs: %.80s%s\n",
+			detect__severity_name(v->severity), detect__name(v->kind), v->pid,
+			rel(r, v->ts), v->detail, v->enforced ? " [killed]" : "");
+		for (int f = 0; f < DETECT_FRAMES && v->frame[f][0]; f++)
+			fprintf(r->o.out, "             at %.64s\n", v->frame[f]);
+		if (v->repeats)
+			fprintf(r->o.out, "             (and %u more within a second)\n", v->repeats);
+	}
 	if (brief)
 		fprintf(r->o.out, "and %zu short-lived child process%s (under %.0fs each); "
 			"the largest, %u %s, peaked at %s\n", brief, brief == 1 ? "" : "es",
 			SHORT_LIVED_NS / 1e9, big->pid, big->comm,
 			util__fmt_bytes_long(big->stats.rss_peak.value, b, sizeof(b)));
 	fflush(r->o.out);
+}
+
+/* The JSON members of verdict @v. */
+static void verdict_json(struct report *r, const struct model *m, const struct detect_verdict *v)
+{
+	struct json *j = &r->j;
+	char key[24];
+
+	json__str(j, "rule", detect__name(v->kind));
+	json__str(j, "severity", detect__severity_name(v->severity));
+	json__u64(j, "pid", v->pid);
+	if (v->tid)
+		json__u64(j, "tid", v->tid);
+	if (v->inst >= 0 && (size_t)v->inst < m->ninst) {
+		const struct model_instance *in = &m->inst[v->inst];
+
+		snprintf(key, sizeof(key), "0x%llx", (unsigned long long)in->key);
+		json__u64(j, "id", in->seq);
+		json__str(j, "instance", key);
+		json__str(j, "contract", in->contract);
+		json__str(j, "runtime", profile_name(r, in->profile));
+	}
+	if (v->call)
+		json__u64(j, "call", v->call);
+	json__str(j, "detail", v->detail);
+	if (v->kind >= CW_RULE_NR) {
+		json__f64(j, "since_t", rel(r, v->since), 3);
+		json__f64(j, "rate_bytes_per_second", v->rate, 1);
+		json__f64(j, "bytes_per_call", v->per_call, 1);
+		json__f64(j, "confidence", v->confidence, 3);
+	}
+	json__u64(j, "value", v->value);
+	json__bool(j, "enforced", v->enforced);
+	json__u64(j, "repeats", v->repeats);
+	json__arr(j, "frames");
+	for (int i = 0; i < DETECT_FRAMES && v->frame[i][0]; i++)
+		json__str(j, NULL, v->frame[i]);
+	json__close(j, ']');
+}
+
+void report__verdict(struct report *r, const struct model *m, const struct detect_verdict *v)
+{
+	char who[64] = "";
+
+	if (r->o.json) {
+		obj_begin(r, v->kind < CW_RULE_NR ? "alert" : "verdict", v->ts);
+		verdict_json(r, m, v);
+		obj_emit(r);
+		return;
+	}
+	if (v->inst >= 0 && (size_t)v->inst < m->ninst)
+		snprintf(who, sizeof(who), " instance #%u%s", m->inst[v->inst].seq,
+			 v->call ? "" : "");
+	log_line(r, v->ts, "%s %s %s pid %u%s: %.60s", v->kind < CW_RULE_NR ? "ALERT" : "VERDICT",
+		 detect__severity_name(v->severity), detect__name(v->kind), v->pid, who,
+		 v->detail);
+	if (v->frame[0][0])
+		log_line(r, v->ts, "  at %.66s", v->frame[0]);
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "detect.h"
 #include "model.h"
 
 struct report_opts {
@@ -26,6 +27,13 @@ void report__free(struct report *r);
 void report__set_profiles(struct report *r, const char *const *names, int n);
 /* A record was applied to @m and touched target @idx: print lifecycle news. */
 void report__record(struct report *r, const struct model *m, const void *rec, int idx);
+struct detect_verdict;
+/* A new verdict (alert, leak, limit, growth). */
+void report__verdict(struct report *r, const struct model *m, const struct detect_verdict *v);
+/* --heap is on: heap "sites" appear even when empty. */
+void report__set_heap(struct report *r, bool heap);
+/* The verdicts so far, for the summary. */
+void report__set_verdicts(struct report *r, const struct detect *d);
 /* The periodic view at time @now (ns, monotonic). */
 void report__interval(struct report *r, const struct model *m, __u64 now);
 /* The final summary at time @now. */

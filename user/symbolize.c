@@ -299,6 +299,8 @@ const char *symbolize__addr(struct symbolizer *s, pid_t pid, __u64 addr, char *b
 			 (unsigned long long)off);
 		return buf;
 	}
-	snprintf(buf, len, "0x%llx (unmapped)", (unsigned long long)addr);
+	/* no executable mapping: a frame the frame-pointer walk made up */
+	snprintf(buf, len, "0x%llx (not code: the stack walk lost its way)",
+		 (unsigned long long)addr);
 	return buf;
 }
