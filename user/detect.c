@@ -225,6 +225,23 @@ static bool series_trend(const struct series *s, double *slope, double *fit, __u
 	return true;
 }
 
+/*
+ * Still rising now? The last third of the window (3 points at least) must
+ * rise too: a warm-up that has levelled off, or a pool that filled up and
+ * stays full, rises over the whole window but not at its end.
+ */
+static bool series_rising_now(const struct series *s, double rate, double fit_min)
+{
+	double x[WINDOW], y[WINDOW], fit;
+	__u64 first;
+	size_t n = series_get(s, x, y, &first), k = n / 3 < 3 ? 3 : n / 3;
+
+	if (n < k)
+		return false;
+	return detect__theil_sen(x + n - k, y + n - k, k, &fit) >= rate && rate > 0 ?
+		       fit >= fit_min : false;
+}
+
 /* Make room for the states of model instance @i and target @t. */
 static int states_grow(struct detect *d, const struct model *m)
 {
@@ -521,7 +538,7 @@ static int on_memory(struct detect *d, const struct model *m, long i, size_t t, 
 	return n;
 }
 
-/* The periodic check of trends: leaks per instance and target, thread growth. */
+/* The periodic check of instance leaks (targets are checked on their own snapshots). */
 static int on_tick(struct detect *d, const struct model *m, __u64 ts)
 {
 	const struct detect_rules *r = &d->r;
@@ -542,7 +559,8 @@ static int on_tick(struct detect *d, const struct model *m, __u64 ts)
 		if (st->leaking || in->calls < r->leak_calls || med < (__s64)r->leak_per_call ||
 		    !series_trend(&st->s, &slope, &fit, &span, &growth, &first) ||
 		    span < r->leak_span_ns || slope < (double)r->leak_rate || fit < r->leak_fit ||
-		    growth < (double)r->leak_growth)
+		    growth < (double)r->leak_growth ||
+		    !series_rising_now(&st->s, (double)r->leak_rate / 2, r->leak_fit))
 			continue;
 		st->leaking = true;
 		v = verdict(d, m, DETECT_LEAK_INSTANCE, in->target, (long)i, ts);
@@ -559,51 +577,59 @@ static int on_tick(struct detect *d, const struct model *m, __u64 ts)
 		verdict_site(v, m, in->target, (long)i);
 		n++;
 	}
-	for (size_t t = 0; t < m->n; t++) {
-		struct target_state *st = &d->tgt[t];
-		struct detect_verdict *v;
+	return n;
+}
 
-		if (m->t[t].state != MODEL_RUNNING)
-			continue;
-		if (!st->leaking && series_trend(&st->anon, &slope, &fit, &span, &growth, &first) &&
-		    span >= r->target_span_ns && slope >= (double)r->target_rate &&
-		    fit >= r->leak_fit && growth >= (double)r->target_growth) {
-			st->leaking = true;
-			v = verdict(d, m, DETECT_LEAK_TARGET, t, -1, ts);
+/* Trends of target @t, right after its snapshot added a point: memory leak, thread growth. */
+static int target_trends(struct detect *d, const struct model *m, size_t t, __u64 ts)
+{
+	const struct detect_rules *r = &d->r;
+	struct target_state *st = &d->tgt[t];
+	struct detect_verdict *v;
+	double slope, fit, growth;
+	__u64 span, first;
+	int n = 0;
+
+	if (!st->leaking && series_trend(&st->anon, &slope, &fit, &span, &growth, &first) &&
+	    span >= r->target_span_ns && slope >= (double)r->target_rate &&
+	    fit >= r->leak_fit && growth >= (double)r->target_growth &&
+	    series_rising_now(&st->anon, (double)r->target_rate / 2, r->leak_fit)) {
+		st->leaking = true;
+		v = verdict(d, m, DETECT_LEAK_TARGET, t, -1, ts);
+		if (v) {
+			v->since = first;
+			v->rate = slope;
+			v->confidence = fit;
+			v->value = m->t[t].stats.rss[CW_RSS_ANON];
+			snprintf(v->detail, sizeof(v->detail), "anonymous memory of %u (%s) "
+				 "grows %.0f bytes/s: +%.0f bytes in %.1f s",
+				 m->t[t].pid, m->t[t].comm, slope, growth, span / 1e9);
+			verdict_site(v, m, t, -1);
+			n++;
+		}
+	}
+	if (!st->threads_growing &&
+	    series_trend(&st->threads, &slope, &fit, &span, &growth, &first) &&
+	    span >= r->threads_span_ns && slope > 0 && fit >= 0.6 &&
+	    series_rising_now(&st->threads, 1e-9, 0.6)) {
+		double lo = 1e18, x[WINDOW], y[WINDOW];
+		size_t k = series_get(&st->threads, x, y, &first);
+
+		for (size_t j = 0; j < k; j++)
+			lo = y[j] < lo ? y[j] : lo;
+		if (y[k - 1] - lo >= r->threads_growth) {
+			st->threads_growing = true;
+			v = verdict(d, m, DETECT_THREADS, t, -1, ts);
 			if (v) {
 				v->since = first;
 				v->rate = slope;
 				v->confidence = fit;
-				v->value = m->t[t].stats.rss[CW_RSS_ANON];
-				snprintf(v->detail, sizeof(v->detail), "anonymous memory of %u (%s) "
-					 "grows %.0f bytes/s: +%.0f bytes in %.1f s",
-					 m->t[t].pid, m->t[t].comm, slope, growth, span / 1e9);
-				verdict_site(v, m, t, -1);
+				v->value = (__u64)y[k - 1];
+				snprintf(v->detail, sizeof(v->detail), "threads of %u (%s) rose "
+					 "from %.0f to %.0f in %.1f s without returning",
+					 m->t[t].pid, m->t[t].comm, lo, y[k - 1], span / 1e9);
+				thread_site_frames(v, m, t);
 				n++;
-			}
-		}
-		if (!st->threads_growing &&
-		    series_trend(&st->threads, &slope, &fit, &span, &growth, &first) &&
-		    span >= r->threads_span_ns && slope > 0 && fit >= 0.6) {
-			double lo = 1e18, x[WINDOW], y[WINDOW];
-			size_t k = series_get(&st->threads, x, y, &first);
-
-			for (size_t j = 0; j < k; j++)
-				lo = y[j] < lo ? y[j] : lo;
-			if (y[k - 1] - lo >= r->threads_growth) {
-				st->threads_growing = true;
-				v = verdict(d, m, DETECT_THREADS, t, -1, ts);
-				if (v) {
-					v->since = first;
-					v->rate = slope;
-					v->confidence = fit;
-					v->value = (__u64)y[k - 1];
-					snprintf(v->detail, sizeof(v->detail), "threads of %u (%s) rose "
-						 "from %.0f to %.0f in %.1f s without returning",
-						 m->t[t].pid, m->t[t].comm, lo, y[k - 1], span / 1e9);
-					thread_site_frames(v, m, t);
-					n++;
-				}
 			}
 		}
 	}
@@ -685,9 +711,11 @@ int detect__apply(struct detect *d, const struct model *m, const void *rec, size
 		return i >= 0 ? on_memory(d, m, i, t, h->ts) : 0;
 	}
 	case CW_REC_STATS:
+		if (tg->state != MODEL_RUNNING)
+			return on_peak(d, m, t, -1, h->ts);
 		series_add(&d->tgt[t].anon, h->ts, (double)tg->stats.rss[CW_RSS_ANON]);
 		series_add(&d->tgt[t].threads, h->ts, (double)tg->stats.threads);
-		return on_peak(d, m, t, -1, h->ts);
+		return target_trends(d, m, t, h->ts) + on_peak(d, m, t, -1, h->ts);
 	case CW_REC_INST_STATS: {
 		long i = inst_index(m, h->tgid, h->instance);
 

@@ -153,10 +153,14 @@ struct collector {
 	struct runtime *runtime;
 	struct detect *detect;
 	struct symbolizer *sym;		/* stacks of alerts and --heap sites */
-	struct site_seen {		/* what was last delivered per site */
+	struct site_seen {		/* per stack: its figures and what it reads as */
 		struct cw_site_key key;
 		bool threads;
-		__u64 bytes, samples;
+		struct cw_site now;	/* as the kernel says now */
+		struct cw_site sent;	/* the group's figures last delivered (lead entry) */
+		__u32 group;		/* hash of the instance and frames, 0 = not named yet */
+		__u32 nframes;
+		char frame[CW_SITE_FRAMES][CW_FRAME_LEN];
 	} *seen;
 	size_t nseen, capseen;
 	pid_t maps_pid;			/* last mappings read, and when */
@@ -376,7 +380,9 @@ static struct site_seen *site_seen(struct collector *c, const struct cw_site_key
 		c->seen = n;
 		c->capseen = cap;
 	}
-	c->seen[c->nseen] = (struct site_seen){ .key = *k, .threads = threads, .bytes = ~0ULL };
+	memset(&c->seen[c->nseen], 0, sizeof(c->seen[0]));
+	c->seen[c->nseen].key = *k;
+	c->seen[c->nseen].threads = threads;
 	return &c->seen[c->nseen++];
 }
 
@@ -391,21 +397,34 @@ static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now)
 			snapshot_site_map(c, threads, tgid, now);
 }
 
-/* Deliver the changed sites of one map (heap or thread creation). */
+/* FNV-1a over @n bytes, continuing from @h. */
+static __u32 fnv1a(__u32 h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 16777619u;
+	return h;
+}
+
+/*
+ * Deliver the changed sites of one map (heap or thread creation). Stacks are
+ * symbolized once per stack id and cut at the first frame that is not code
+ * (a frame-pointer walk through code without frame pointers makes frames up,
+ * which would split one site into many); sites whose frames read the same
+ * are one site, delivered under the hash of their frames.
+ */
 static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u64 now)
 {
-	struct cw_rec_site *r;
+	struct cw_rec_site *r = calloc(1, sizeof(*r));
 	struct cw_site_key key = {};
 	struct cw_site site;
 	__u64 ips[CW_STACK_DEPTH];
 	bool first = true;
 
-	r = calloc(1, sizeof(*r));
 	if (!r)
 		return;
-	r->h.type = threads ? CW_REC_THREAD_SITE : CW_REC_SITE;
-	r->h.size = sizeof(*r);
-	r->h.ts = now;
+	/* refresh each stack's figures; name the stacks seen for the first time */
 	while (probes__next_site(c->probes, threads, &key, first, &site)) {
 		struct site_seen *seen;
 		int n;
@@ -414,25 +433,62 @@ static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u
 		if (tgid && key.tgid != tgid)
 			continue;
 		seen = site_seen(c, &key, threads);
-		if (!seen || (seen->bytes == site.bytes && seen->samples == site.samples))
+		if (!seen)
 			continue;
-		seen->samples = site.samples;
-		seen->bytes = site.bytes;
+		seen->now = site;
+		if (seen->group)
+			continue;
 		n = key.stack < 0 ? 0 : probes__stack(c->probes, key.stack, ips);
-		r->h.tgid = key.tgid;
-		r->h.instance = key.instance;
-		r->stack = key.stack;
-		r->site = site;
-		r->nframes = n < CW_SITE_FRAMES ? (__u32)n : CW_SITE_FRAMES;
-		memset(r->frame, 0, sizeof(r->frame));
-		/* return addresses point past the call: name the call itself */
-		for (__u32 i = 0; i < r->nframes; i++)
-			symbolize__addr(c->sym, (pid_t)key.tgid, i ? ips[i] - 1 : ips[i], r->frame[i],
+		seen->nframes = 0;
+		for (int i = 0; i < n && seen->nframes < CW_SITE_FRAMES; i++) {
+			char *f = seen->frame[seen->nframes];
+
+			symbolize__addr(c->sym, (pid_t)key.tgid, i ? ips[i] - 1 : ips[i], f,
 					CW_FRAME_LEN);
-		if (!n) {
-			r->nframes = 1;
-			util__strlcpy(r->frame[0], "(stack not readable)", CW_FRAME_LEN);
+			if (strstr(f, "(not code"))
+				break;
+			seen->nframes++;
 		}
+		if (!seen->nframes)
+			util__strlcpy(seen->frame[seen->nframes++], "(stack not readable)",
+				      CW_FRAME_LEN);
+		seen->group = fnv1a(2166136261u, &key.instance, sizeof(key.instance));
+		for (__u32 i = 0; i < seen->nframes; i++)
+			seen->group = fnv1a(seen->group, seen->frame[i], strlen(seen->frame[i]) + 1);
+		seen->group &= 0x7fffffff;
+	}
+	/* one record per group: the sum of its stacks, when it changed */
+	for (size_t i = 0; i < c->nseen; i++) {
+		struct site_seen *lead = &c->seen[i];
+		struct cw_site sum = {};
+		bool is_lead = true;
+
+		if (lead->threads != threads || !lead->group || (tgid && lead->key.tgid != tgid))
+			continue;
+		for (size_t j = 0; j < c->nseen && is_lead; j++) {
+			const struct site_seen *o = &c->seen[j];
+
+			if (o->threads != threads || o->group != lead->group ||
+			    o->key.tgid != lead->key.tgid)
+				continue;
+			if (j < i)
+				is_lead = false;	/* an earlier entry speaks for the group */
+			sum.bytes += o->now.bytes;
+			sum.samples += o->now.samples;
+		}
+		if (!is_lead || (sum.bytes == lead->sent.bytes && sum.samples == lead->sent.samples))
+			continue;
+		lead->sent = sum;
+		memset(r, 0, sizeof(*r));
+		r->h.type = threads ? CW_REC_THREAD_SITE : CW_REC_SITE;
+		r->h.size = sizeof(*r);
+		r->h.ts = now;
+		r->h.tgid = lead->key.tgid;
+		r->h.instance = lead->key.instance;
+		r->stack = (__s32)lead->group;
+		r->site = sum;
+		r->nframes = lead->nframes;
+		memcpy(r->frame, lead->frame, sizeof(r->frame));
 		deliver(c, r, sizeof(*r));
 	}
 	free(r);
