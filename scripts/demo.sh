@@ -9,6 +9,6 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 echo "cwatch demo: a contract host runs token, escrow and auction for 12 s;"
-echo "auction leaks 256 KiB per call. Watch RSS and PEAK climb, threads come and go."
+echo "auction leaks 256 KiB per call: watch its RET/CALL and HELD, and the leak verdict."
 echo
-exec "$out/cwatch" run --interval 2 -- "$out/fixtures/demo_host" --seconds 12 --quiet
+exec "$out/cwatch" run --interval 2 --heap -- "$out/fixtures/demo_host" --seconds 12 --quiet

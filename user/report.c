@@ -627,6 +627,28 @@ static void summary_instances(struct report *r, const struct model *m, size_t ti
 	}
 }
 
+/* Print @text word-wrapped between column @indent and @width. */
+static void wrap(FILE *f, const char *text, int indent, int width)
+{
+	const char *p = text;
+
+	while (*p) {
+		int room = width - indent, n = (int)strlen(p);
+
+		if (n > room) {
+			n = room;
+			while (n > 0 && p[n] != ' ')
+				n--;
+			if (!n)
+				n = room;
+		}
+		fprintf(f, "%*s%.*s\n", indent, "", n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 /* Worth its own summary block: chosen by the user, long-lived, or still running. */
 static bool summary_detailed(const struct model_target *t)
 {
@@ -700,9 +722,10 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 
 		if (!i)
 			fprintf(r->o.out, "verdicts:\n");
-		fprintf(r->o.out, "  %-8s %-15s pid %u at %+.1fs: %.80s%s\n",
+		fprintf(r->o.out, "  %-8s %-15s pid %u at %+.1fs%s\n",
 			detect__severity_name(v->severity), detect__name(v->kind), v->pid,
-			rel(r, v->ts), v->detail, v->enforced ? " [killed]" : "");
+			rel(r, v->ts), v->enforced ? " [killed]" : "");
+		wrap(r->o.out, v->detail, 13, 80);
 		for (int f = 0; f < DETECT_FRAMES && v->frame[f][0]; f++)
 			fprintf(r->o.out, "             at %.64s\n", v->frame[f]);
 		if (v->repeats)

@@ -70,7 +70,15 @@ def test_every_json_field_is_documented(env):
         if "type" in o:
             kinds.add(o["type"])
             collect(o)
-    assert {"instance_new", "instance", "instance_end", "contract"} <= kinds, kinds
+    # and alerts with their fields
+    res = cw.run(env, ["run", "--json", "--", cw.fixture(env, "escape_host"), "--do",
+                       "connect,oob"])
+    assert res.returncode == 0, res.stderr
+    for o in util.read_json_lines(res.stdout):
+        if "type" in o:
+            kinds.add(o["type"])
+            collect(o)
+    assert {"instance_new", "instance", "instance_end", "contract", "alert"} <= kinds, kinds
     assert {"sites", "frames", "host_functions", "contract_list"} <= keys, keys
     text = readme(env)
     missing = sorted(k for k in keys if f"`{k}`" not in text)
