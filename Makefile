@@ -18,7 +18,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS ?= -O2 -g
 CW_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUT) -Ibpf -Iuser \
 	-DCWATCH_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lcrypto
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lcrypto \
+	-lmicrohttpd -lcrypt -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)

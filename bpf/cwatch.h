@@ -191,7 +191,7 @@ enum cw_role {
 	CW_ROLE_CALL = 4,	  /* args: instance key, entry-point name (C string); entry + return */
 	CW_ROLE_CALL_ENTER = 5,	  /* args: instance key, entry-point name; entry only */
 	CW_ROLE_CALL_EXIT = 6,	  /* args: instance key; entry only */
-	CW_ROLE_HOST_CALL = 7,	  /* args: host function id, guest ptr, guest len; entry + return */
+	CW_ROLE_HOST_CALL = 7,	  /* args: host function id, guest ptr, guest len, number of args */
 	CW_ROLE_GROW = 8,	  /* args: delta pages, old pages (usually ret) */
 	CW_ROLE_EXPORTS = 9,	  /* args: instance key, vector {size, data} of its exported objects */
 	CW_ROLE_MEMORY = 10,	  /* args: linear memory size in bytes, base address (either) */
@@ -207,7 +207,7 @@ enum cw_arg_base {
 };
 
 #define CW_ARG_DEREF 3
-#define CW_ROLE_ARGS 3
+#define CW_ROLE_ARGS 4
 #define CW_USPECS 64		/* probes in force at once */
 #define CW_CALL_DEPTH 8		/* nested calls tracked per thread */
 #define CW_CODE_CHUNK 4000	/* bytes of code per CW_EV_CODE */

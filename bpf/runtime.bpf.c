@@ -437,6 +437,7 @@ int up_entry(struct pt_regs *ctx)
 		f->val[0] = v[0];
 		f->val[1] = v[1];
 		f->val[2] = v[2];
+		f->val[3] = v[3];
 		break;
 	}
 	return 0;
@@ -498,6 +499,9 @@ int ur_exit(struct pt_regs *ctx)
 		e->ns = now - f->ts;
 		e->guest_ptr = ret[1];
 		e->guest_len = ret[2];
+		/* fewer than two arguments: there is no pointer/length pair to read */
+		if (sp->arg[3].base != CW_ARG_NONE && ret[3] < 2)
+			e->guest_ptr = e->guest_len = 0;
 		cw_submit(e);
 		break;
 	}

@@ -15,6 +15,7 @@
 
 #include "detect.h"
 #include "events.h"
+#include "exporter.h"
 #include "model.h"
 #include "probes.h"
 #include "report.h"
@@ -103,6 +104,13 @@ static const char usage_run[] =
 	"                          (process.spawn, process.exec, memory.wx, priv.change,\n"
 	"                          ns.change, inject by default), before the syscall\n"
 	"\n"
+	"Metrics (Prometheus):\n"
+	"      --listen=[HOST:]PORT serve /metrics (HOST defaults to 127.0.0.1)\n"
+	"      --web-config=FILE   TLS and basic auth, in exporter-toolkit's format\n"
+	"      --metrics-max-instances=N  instances with series of their own (default\n"
+	"                          100); the rest are instance=\"_other\"\n"
+	"      --metrics-grace=SECONDS  gone targets stay exported this long (default 60)\n"
+	"\n"
 	"Output:\n"
 	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
 	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
@@ -141,6 +149,7 @@ struct run_opts {
 	int nprofile_files;
 	struct detect_rules rules;	/* defaults, then --rules FILE */
 	bool enforce;			/* --enforce */
+	struct exporter_opts metrics;	/* --listen ... */
 };
 
 /* State of one `cwatch run`. */
@@ -152,6 +161,7 @@ struct collector {
 	struct events *events;
 	struct runtime *runtime;
 	struct detect *detect;
+	struct exporter *exporter;	/* --listen */
 	struct symbolizer *sym;		/* stacks of alerts and --heap sites */
 	struct site_seen {		/* per stack: its figures and what it reads as */
 		struct cw_site_key key;
@@ -689,12 +699,18 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "heap-sample", required_argument, NULL, 'Q' },
 		{ "rules", required_argument, NULL, 'u' },
 		{ "enforce", no_argument, NULL, 'E' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "web-config", required_argument, NULL, 'W' },
+		{ "metrics-max-instances", required_argument, NULL, 'X' },
+		{ "metrics-grace", required_argument, NULL, 'G' },
 		{},
 	};
 	__u64 v;
 	int opt, err;
 
 	o->interval_ns = 1000000000ULL;
+	o->metrics.max_instances = 100;
+	o->metrics.grace_ns = 60000000000ULL;
 	detect__defaults(&o->rules);
 	o->probe.max_targets = 4096;
 	o->probe.ringbuf_bytes = 1 << 20;
@@ -811,6 +827,26 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		case 'E':
 			o->enforce = true;
 			break;
+		case 'L':
+			o->metrics.listen = optarg;
+			break;
+		case 'W':
+			o->metrics.web_config = optarg;
+			break;
+		case 'X':
+			if (util__parse_u64(optarg, 1, 100000, &v)) {
+				cw_err("--metrics-max-instances: '%s' is not a number from 1 to 100000",
+				       optarg);
+				return 2;
+			}
+			o->metrics.max_instances = (__u32)v;
+			break;
+		case 'G':
+			if (util__parse_seconds(optarg, &o->metrics.grace_ns)) {
+				cw_err("--metrics-grace: '%s' is not a positive number of seconds", optarg);
+				return 2;
+			}
+			break;
 		case 'Q':
 			if (util__parse_bytes(optarg, &v) || v < 4096 || v > (1ULL << 30)) {
 				cw_err("--heap-sample: '%s' is not a byte count from 4K to 1G", optarg);
@@ -819,7 +855,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->probe.heap_sample = v;
 			break;
 		default:
-			if (optopt && strchr("pcidrRTMSBFPQu", optopt))
+			if (optopt && strchr("pcidrRTMSBFPQuLWXG", optopt))
 				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
 				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
@@ -836,6 +872,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		return 2;
 	}
 	o->probe.match = o->match.ncomm || o->match.nexe;
+	if (o->metrics.web_config && !o->metrics.listen) {
+		cw_err("--web-config goes with --listen (see cwatch run --help)");
+		return 2;
+	}
 	/* the kernel side checks the syscall-level rules and kills for enforced ones */
 	for (int k = CW_RULE_SPAWN; k <= CW_RULE_INJECT; k++) {
 		if (!o->rules.rule[k].enabled)
@@ -845,6 +885,22 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->probe.enforce |= 1u << k;
 	}
 	return 0;
+}
+
+/* --listen: the metrics scrapes get from now on. */
+static void publish(struct collector *c, __u64 now)
+{
+	struct exporter_health h = {};
+
+	if (!c->exporter)
+		return;
+	h.records = c->model->records;
+	h.malformed = c->model->bad_records + events__malformed(c->events);
+	h.lost = c->model->lost;
+	h.sym_binaries = symbolize__nbinaries(c->sym);
+	probes__prog_stats(c->probes, &h.bpf_run_ns, &h.bpf_runs);
+	if (exporter__publish(c->exporter, c->model, c->detect, &h, now))
+		cw_warn("out of memory formatting metrics");
 }
 
 /* The collector loop: drain events on a short timer, snapshot every interval. */
@@ -868,6 +924,7 @@ static void collect(struct collector *c, pid_t launched)
 		if (now >= next) {
 			snapshot(c, now);
 			report__interval(c->report, c->model, now);
+			publish(c, now);
 			next += o->interval_ns;
 			if (next <= now)
 				next = now + o->interval_ns;
@@ -948,6 +1005,15 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	report__set_verdicts(c.report, c.detect);
+	if (o.metrics.listen) {
+		c.exporter = exporter__new(&o.metrics);
+		if (!c.exporter && errno == EINVAL)
+			goto out;	/* a bad --listen or --web-config: said, and a usage matter */
+		if (!c.exporter)
+			cw_warn("monitoring goes on without metrics");
+		else if (probes__enable_stats(c.probes))
+			cw_debug("kernel BPF statistics unavailable: cwatch_bpf_run_seconds_total stays 0");
+	}
 	report__set_heap(c.report, o.probe.heap_sample != 0);
 	err = probes__set_file_allow(c.probes, (const char (*)[60])o.rules.file_allow,
 				     o.rules.nfile_allow);
@@ -1023,6 +1089,7 @@ static int cmd_run(int argc, char **argv)
 out:
 	if (launch.go_fd >= 0)
 		target__abort(&launch);
+	exporter__free(c.exporter);
 	events__free(c.events);
 	symbolize__free(c.sym);
 	detect__free(c.detect);

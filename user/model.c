@@ -8,6 +8,21 @@
 #include "model.h"
 #include "util.h"
 
+const __u64 model_hist_le[MODEL_HIST] = {
+	10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+	10000000000ULL, ~0ULL,
+};
+
+/* The latency bucket of @ns. */
+static int hist_bucket(__u64 ns)
+{
+	int i = 0;
+
+	while (i < MODEL_HIST - 1 && ns > model_hist_le[i])
+		i++;
+	return i;
+}
+
 /* Record sizes by type; a record shorter than its type's size is malformed. */
 static size_t rec_size(__u16 type)
 {
@@ -303,6 +318,7 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 		in->retained_total += e->retained;
 		if (e->ns > in->call_ns_max)
 			in->call_ns_max = e->ns;
+		in->call_hist[hist_bucket(e->ns)]++;
 		ring_push(in->retained, &in->nretained, &in->retained_pos, e->retained);
 		con = contract_get(m, in, e->name);
 		if (!con)
@@ -315,6 +331,9 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 		const struct cw_ev_host_call *e = rec;
 		struct model_host_func *f = NULL;
 
+		in->host_calls++;
+		in->host_ns += e->ns;
+		in->host_hist[hist_bucket(e->ns)]++;
 		for (__u32 i = 0; i < in->nhost && !f; i++)
 			if (in->host[i].func == e->func)
 				f = &in->host[i];

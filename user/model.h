@@ -37,6 +37,10 @@ struct model_target {
 #define MODEL_CONTRACT_LEN 80
 
 #define MODEL_HOST_FUNCS 16		/* host functions told apart per instance */
+#define MODEL_HIST 8			/* latency histogram buckets, the last is +Inf */
+
+/* Upper bounds of the latency buckets, in ns (the last is +Inf). */
+extern const __u64 model_hist_le[MODEL_HIST];
 
 /* Calls from one instance into one host function (the profile's func id). */
 struct model_host_func {
@@ -65,6 +69,10 @@ struct model_instance {
 	__s64 retained_total;		/* bytes, over all calls seen */
 	__s64 retained_last;		/* bytes, the latest call */
 	__u64 call_ns_max;		/* the slowest call seen */
+	__u64 call_hist[MODEL_HIST];	/* calls by duration, bucket i: <= model_hist_le[i] */
+	__u64 host_hist[MODEL_HIST];	/* host calls likewise */
+	__u64 host_calls;		/* CW_EV_HOST_CALL records seen */
+	__u64 host_ns;			/* their total duration */
 	struct model_host_func host[MODEL_HOST_FUNCS];
 	__u32 nhost;
 	__u64 host_other;		/* host calls past MODEL_HOST_FUNCS functions */

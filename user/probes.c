@@ -29,6 +29,7 @@ _Static_assert(sizeof(struct cw_ev_exec) == 32 + 8 + CW_COMM_LEN + CW_PATH_LEN, 
 struct probes {
 	struct cwatch_bpf *skel;
 	int ncpu;
+	int stats_fd;			/* BPF_ENABLE_STATS, held while we want run times */
 	struct bpf_link **links;	/* uprobe attachments */
 	size_t nlinks, caplinks;
 };
@@ -147,6 +148,7 @@ struct probes *probes__load(const struct probes_opts *o)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->stats_fd = -1;
 	p->ncpu = libbpf_num_possible_cpus();
 	if (o->btf_path)
 		oo.btf_custom_path = o->btf_path;
@@ -204,7 +206,16 @@ void probes__free(struct probes *p)
 		bpf_link__destroy(p->links[i]);
 	free(p->links);
 	cwatch_bpf__destroy(p->skel);
+	if (p->stats_fd >= 0)
+		close(p->stats_fd);
 	free(p);
+}
+
+int probes__enable_stats(struct probes *p)
+{
+	if (p->stats_fd < 0)
+		p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return p->stats_fd < 0 ? -errno : 0;
 }
 
 int probes__add_target(struct probes *p, pid_t pid, const struct target_status *st,

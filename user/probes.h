@@ -67,6 +67,8 @@ int probes__next_site(struct probes *p, bool threads, struct cw_site_key *key, b
 /* The user stack @id: up to CW_STACK_DEPTH addresses into @ips; returns how many. */
 int probes__stack(struct probes *p, __s32 id, __u64 *ips);
 
+/* Have the kernel count our programs' run time (for metrics); 0 or -errno. */
+int probes__enable_stats(struct probes *p);
 /* Total run time and count of cwatch's BPF programs (needs kernel.bpf_stats_enabled). */
 void probes__prog_stats(struct probes *p, __u64 *run_ns, __u64 *runs);
 

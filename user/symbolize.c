@@ -182,6 +182,11 @@ static struct proc_maps *proc_get(struct symbolizer *s, pid_t pid, int create)
 	return &np[s->nproc++];
 }
 
+size_t symbolize__nbinaries(const struct symbolizer *s)
+{
+	return s ? s->nbin : 0;
+}
+
 int symbolize__maps(struct symbolizer *s, pid_t pid)
 {
 	char path[64], line[4608];

@@ -24,4 +24,7 @@ int symbolize__maps(struct symbolizer *s, pid_t pid);
  */
 const char *symbolize__addr(struct symbolizer *s, pid_t pid, __u64 addr, char *buf, size_t len);
 
+/* Binaries whose symbols are cached. */
+size_t symbolize__nbinaries(const struct symbolizer *s);
+
 #endif /* CW_SYMBOLIZE_H */

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "util.h"
 
 enum util_level util_verbosity = UTIL_INFO;
 bool util_json_errors;
+__u64 util_errors;
+__u64 util_last_error;
 
 static const char *const level_name[] = { "error", "warning", "info", "debug" };
 
@@ -23,6 +26,10 @@ void util__log(enum util_level level, const char *fmt, ...)
 	char text[1024];
 	va_list ap;
 
+	if (level == UTIL_ERROR) {
+		util_errors++;
+		util_last_error = (__u64)time(NULL);
+	}
 	if (level > util_verbosity)
 		return;
 	va_start(ap, fmt);
@@ -155,6 +162,48 @@ const char *util__fmt_bytes_long(__u64 bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.1f %s", v, unit[u]);
 	return buf;
+}
+
+void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->buf ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if (b->buf && (size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		char *nb;
+
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		nb = realloc(b->buf, cap);
+		if (!nb) {
+			b->oom = 1;
+			return;
+		}
+		b->buf = nb;
+		b->cap = cap;
+	}
+}
+
+void util__sbuf_free(struct util_sbuf *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
 }
 
 void util__strlcpy(char *dst, const char *src, size_t n)

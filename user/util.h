@@ -26,6 +26,20 @@ void util__log(enum util_level level, const char *fmt, ...) __attribute__((forma
 #define cw_info(...) util__log(UTIL_INFO, __VA_ARGS__)
 #define cw_debug(...) util__log(UTIL_DEBUG, __VA_ARGS__)
 
+/* Errors logged so far, and the wall-clock second of the last (for metrics). */
+extern __u64 util_errors;
+extern __u64 util_last_error;
+
+/* A growable string: append with util__sbuf_printf; buf is NUL-terminated (or NULL). */
+struct util_sbuf {
+	char *buf;
+	size_t len, cap;
+	int oom;
+};
+
+void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void util__sbuf_free(struct util_sbuf *b);
+
 /* Parse all of @s as a decimal unsigned integer in [min, max]; 0 or -EINVAL/-ERANGE. */
 int util__parse_u64(const char *s, __u64 min, __u64 max, __u64 *out);
 /* Parse all of @s as seconds (decimal, fraction allowed) into ns, > 0; 0 or -EINVAL. */
