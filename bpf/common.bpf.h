@@ -32,6 +32,7 @@ extern const volatile __u32 cfg_match;		/* 1: match new processes on exec (--com
 extern const volatile __u64 cfg_heap_sample;	/* --heap: bytes between stack samples, 0 = off */
 extern const volatile __u32 cfg_rules;		/* escape rules the kernel side checks, bit = enum cw_rule */
 extern const volatile __u32 cfg_enforce;	/* rules that kill the process (--enforce), bit = rule */
+extern const volatile __u64 cfg_host_slow_ns;	/* hostcall.slow: a host call this long gets a stack */
 
 /* Targets and their counters; key tgid. Resized by user space before load. */
 struct {

@@ -36,7 +36,8 @@ enum cw_type {
 	CW_REC_RUNTIME = 68,	/* user space: a runtime profile was attached for a target */
 	CW_REC_THREAD_SITE = 69,	/* user space: where threads were created (struct cw_rec_site:
 				 * site.bytes = threads alive, site.samples = threads created) */
-	CW_TYPE_MAX = 70,
+	CW_REC_STACK = 70,	/* user space: a stack named, for the records after it that use it */
+	CW_TYPE_MAX = 71,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
@@ -304,6 +305,8 @@ struct cw_ev_host_call {
 	__u64 ns;		/* duration */
 	__u64 guest_ptr;	/* from the profile's guest pointer argument */
 	__u64 guest_len;	/* bytes */
+	__s32 stack;		/* user stack id when it looked out of bounds or slow, else -1 */
+	__u32 pad;
 };
 
 struct cw_ev_grow {
@@ -400,6 +403,15 @@ struct cw_ev_memory {
 	struct cw_hdr h;	/* instance = the one running on this thread */
 	__u64 base;		/* host address of its linear memory, 0 if not known yet */
 	__u64 size;		/* bytes, 0 if not known yet */
+	__s32 stack;		/* user stack id of the host code that asked, or -1 */
+	__u32 pad;
+};
+
+struct cw_rec_stack {
+	struct cw_hdr h;	/* tgid of the process the stack is in */
+	__s32 stack;		/* id in cw_stacks */
+	__u32 nframes;
+	char frame[4][CW_FRAME_LEN];	/* innermost first */
 };
 
 struct cw_rec_runtime {

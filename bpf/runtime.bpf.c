@@ -254,7 +254,7 @@ static __always_inline void exports_map(__u32 tgid, __u64 inst, __u64 vec)
  * The runtime told the host where instance @inst's linear memory is (@base)
  * or how big it is (@size): keep it, and say so when it changed.
  */
-static __always_inline void memory_seen(__u32 tgid, __u64 inst, __u64 size, __u64 base)
+static __always_inline void memory_seen(void *ctx, __u32 tgid, __u64 inst, __u64 size, __u64 base)
 {
 	struct cw_inst_key k = { .tgid = tgid, .key = inst };
 	struct cw_inst_stats *st = bpf_map_lookup_elem(&cw_instances, &k);
@@ -274,6 +274,8 @@ static __always_inline void memory_seen(__u32 tgid, __u64 inst, __u64 size, __u6
 	e->h.instance = inst;
 	e->base = st->base;
 	e->size = st->linear;
+	e->stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	e->pad = 0;
 	cw_submit(e);
 }
 
@@ -415,7 +417,7 @@ int up_entry(struct pt_regs *ctx)
 		break;
 	case CW_ROLE_MEMORY:
 		if (!sp->has_ret) {
-			memory_seen(tgid, t->inst, v[0], v[1]);
+			memory_seen(ctx, tgid, t->inst, v[0], v[1]);
 			break;
 		}
 		f = frame_push(t, idx, sp->role, now);
@@ -471,7 +473,7 @@ int ur_exit(struct pt_regs *ctx)
 			t->compiling--;
 		break;
 	case CW_ROLE_MEMORY:
-		memory_seen(tgid, t->inst, ret[0], ret[1]);
+		memory_seen(ctx, tgid, t->inst, ret[0], ret[1]);
 		break;
 	case CW_ROLE_EXPORTS:
 		exports_map(tgid, ret[0], ret[1]);
@@ -502,6 +504,12 @@ int ur_exit(struct pt_regs *ctx)
 		/* fewer than two arguments: there is no pointer/length pair to read */
 		if (sp->arg[3].base != CW_ARG_NONE && ret[3] < 2)
 			e->guest_ptr = e->guest_len = 0;
+		/* the stack costs a walk: only for what a rule will look at */
+		e->stack = -1;
+		e->pad = 0;
+		if (e->ns > cfg_host_slow_ns ||
+		    (st && st->linear && e->guest_len && e->guest_ptr + e->guest_len > st->linear))
+			e->stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
 		cw_submit(e);
 		break;
 	}

@@ -13,6 +13,7 @@ const volatile __u32 cfg_match = 0;
 const volatile __u64 cfg_heap_sample = 0;
 const volatile __u32 cfg_rules = 0;
 const volatile __u32 cfg_enforce = 0;
+const volatile __u64 cfg_host_slow_ns = 1000000000ULL;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

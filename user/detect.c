@@ -458,6 +458,15 @@ static int on_alert(struct detect *d, const struct model *m, const struct cw_ev_
 	return 1;
 }
 
+/* The frames of stack @id of @pid as the verdict's, if the collector named it. */
+static void verdict_stack(struct detect_verdict *v, const struct model *m, __u32 pid, __s32 id)
+{
+	const struct cw_rec_stack *s = id >= 0 ? model__stack(m, pid, id) : NULL;
+
+	for (__u32 i = 0; s && i < s->nframes && i < DETECT_FRAMES; i++)
+		util__strlcpy(v->frame[i], s->frame[i], CW_FRAME_LEN);
+}
+
 /* hostcall.oob, hostcall.slow: a host call returned. */
 static int on_host_call(struct detect *d, const struct model *m, const struct cw_ev_host_call *e,
 			size_t t)
@@ -477,6 +486,7 @@ static int on_host_call(struct detect *d, const struct model *m, const struct cw
 				 "instance's %llu-byte linear memory", (unsigned long long)e->func,
 				 (unsigned long long)e->guest_ptr, (unsigned long long)e->guest_len,
 				 (unsigned long long)linear);
+			verdict_stack(v, m, e->h.tgid, e->stack);
 			n++;
 		}
 	}
@@ -488,6 +498,7 @@ static int on_host_call(struct detect *d, const struct model *m, const struct cw
 			snprintf(v->detail, sizeof(v->detail), "host function 0x%llx took %.3f s "
 				 "(limit %.3f s)", (unsigned long long)e->func, e->ns / 1e9,
 				 d->r.host_slow_ns / 1e9);
+			verdict_stack(v, m, e->h.tgid, e->stack);
 			n++;
 		}
 	}
@@ -495,8 +506,10 @@ static int on_host_call(struct detect *d, const struct model *m, const struct cw
 }
 
 /* memory.shared: instance @i's linear memory now known; does it overlap another's? */
-static int on_memory(struct detect *d, const struct model *m, long i, size_t t, __u64 ts)
+static int on_memory(struct detect *d, const struct model *m, long i, size_t t,
+		     const struct cw_ev_memory *e)
 {
+	__u64 ts = e->h.ts;
 	const struct model_instance *a = &m->inst[i];
 	int n = 0;
 
@@ -533,6 +546,7 @@ static int on_memory(struct detect *d, const struct model *m, long i, size_t t, 
 			 a->contract, (unsigned long long)a->stats.base,
 			 (unsigned long long)a->stats.linear, b->seq, b->contract,
 			 (unsigned long long)b->stats.base, (unsigned long long)b->stats.linear);
+		verdict_stack(v, m, e->h.tgid, e->stack);
 		n++;
 	}
 	return n;
@@ -708,7 +722,7 @@ int detect__apply(struct detect *d, const struct model *m, const void *rec, size
 	case CW_EV_MEMORY: {
 		long i = inst_index(m, h->tgid, h->instance);
 
-		return i >= 0 ? on_memory(d, m, i, t, h->ts) : 0;
+		return i >= 0 ? on_memory(d, m, i, t, rec) : 0;
 	}
 	case CW_REC_STATS:
 		if (tg->state != MODEL_RUNNING)

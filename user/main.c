@@ -342,10 +342,35 @@ static void alert_prepare(struct collector *c, struct cw_ev_alert *e)
 				CW_FRAME_LEN);
 }
 
+/* Name stack @id of @tgid and deliver it as a CW_REC_STACK before the record that uses it. */
+static void stack_record(struct collector *c, __u32 tgid, __s32 id, __u64 ts)
+{
+	struct cw_rec_stack r = {};
+	__u64 ips[CW_STACK_DEPTH];
+	int n = probes__stack(c->probes, id, ips);
+
+	r.h.type = CW_REC_STACK;
+	r.h.size = sizeof(r);
+	r.h.tgid = tgid;
+	r.h.ts = ts;
+	r.stack = id;
+	symbolize__maps(c->sym, (pid_t)tgid);
+	for (int i = 0; i < n && i < 4; i++, r.nframes++)
+		symbolize__addr(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], r.frame[i], CW_FRAME_LEN);
+	deliver(c, &r, sizeof(r));
+}
+
 /* The ring buffer's records: alerts are completed first, everything goes to deliver(). */
 static int on_ring(void *ctx, const void *rec, size_t len)
 {
 	const struct cw_hdr *h = rec;
+
+	if (h->type == CW_EV_HOST_CALL && len >= sizeof(struct cw_ev_host_call) &&
+	    ((const struct cw_ev_host_call *)rec)->stack >= 0)
+		stack_record(ctx, h->tgid, ((const struct cw_ev_host_call *)rec)->stack, h->ts);
+	else if (h->type == CW_EV_MEMORY && len >= sizeof(struct cw_ev_memory) &&
+		 ((const struct cw_ev_memory *)rec)->stack >= 0)
+		stack_record(ctx, h->tgid, ((const struct cw_ev_memory *)rec)->stack, h->ts);
 
 	if (h->type == CW_EV_ALERT && len >= sizeof(struct cw_ev_alert)) {
 		struct cw_ev_alert e;
@@ -872,6 +897,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		return 2;
 	}
 	o->probe.match = o->match.ncomm || o->match.nexe;
+	o->probe.host_slow_ns = o->rules.rule[CW_RULE_HOST_SLOW].enabled ? o->rules.host_slow_ns : 0;
 	if (o->metrics.web_config && !o->metrics.listen) {
 		cw_err("--web-config goes with --listen (see cwatch run --help)");
 		return 2;

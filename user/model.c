@@ -47,6 +47,7 @@ static size_t rec_size(__u16 type)
 	case CW_EV_ALERT: return sizeof(struct cw_ev_alert);
 	case CW_EV_MEMORY: return sizeof(struct cw_ev_memory);
 	case CW_REC_RUNTIME: return sizeof(struct cw_rec_runtime);
+	case CW_REC_STACK: return sizeof(struct cw_rec_stack);
 	default: return 0;
 	}
 }
@@ -88,6 +89,19 @@ static void *grow(void **a, size_t *n, size_t *cap, size_t size)
 		*cap = c;
 	}
 	return (char *)*a + (*n)++ * size;
+}
+
+const struct cw_rec_stack *model__stack(const struct model *m, __u32 pid, __s32 id)
+{
+	size_t n = m->nstack < MODEL_STACKS ? m->nstack : MODEL_STACKS;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cw_rec_stack *s = &m->stack[(m->nstack - 1 - i) % MODEL_STACKS];
+
+		if (s->h.tgid == pid && s->stack == id)
+			return s;
+	}
+	return NULL;
 }
 
 struct model_instance *model__instance(struct model *m, __u32 pid, __u64 key)
@@ -572,6 +586,9 @@ int model__apply(struct model *m, const void *rec, size_t len)
 
 	t = model__live(m, h->tgid);
 	switch (h->type) {
+	case CW_REC_STACK:
+		m->stack[m->nstack++ % MODEL_STACKS] = *(const struct cw_rec_stack *)rec;
+		return -ENOENT;
 	case CW_REC_SITE:
 	case CW_REC_THREAD_SITE: {
 		int err;

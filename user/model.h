@@ -120,7 +120,11 @@ struct model_code {
 
 #define MODEL_CODE_KEEP (512 * 1024)	/* bytes of code hashed at most (keep in sync with runtime.bpf.c) */
 
+#define MODEL_STACKS 64	/* named stacks kept (the most recent) */
+
 struct model {
+	struct cw_rec_stack stack[MODEL_STACKS];	/* ring of CW_REC_STACK records */
+	size_t nstack;
 	struct model_target *t;		/* in order of appearance; never reordered */
 	size_t n, cap;
 	struct model_instance *inst;	/* in order of appearance */
@@ -172,6 +176,9 @@ size_t model__nr_instances(const struct model *m, size_t t);
 const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k);
 /* The same for thread creation sites, by threads alive. */
 const struct model_site *model__top_thread_site(const struct model *m, size_t t, size_t k);
+
+/* The frames of stack @id of @pid, if a CW_REC_STACK named it lately; NULL else. */
+const struct cw_rec_stack *model__stack(const struct model *m, __u32 pid, __s32 id);
 
 /* Resident bytes (file + anon + shmem) of @st now. */
 __u64 model__rss(const struct cw_stats *st);

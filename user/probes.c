@@ -166,6 +166,7 @@ struct probes *probes__load(const struct probes_opts *o)
 	p->skel->rodata->cfg_heap_sample = o->heap_sample;
 	p->skel->rodata->cfg_rules = o->rules;
 	p->skel->rodata->cfg_enforce = o->enforce;
+	p->skel->rodata->cfg_host_slow_ns = o->host_slow_ns ? o->host_slow_ns : ~0ULL;
 	bpf_map__set_max_entries(p->skel->maps.cw_targets, o->max_targets);
 	bpf_map__set_max_entries(p->skel->maps.cw_mm, o->max_targets * 2);
 	bpf_map__set_max_entries(p->skel->maps.cw_events, o->ringbuf_bytes);

@@ -19,6 +19,7 @@ struct probes_opts {
 	__u64 heap_sample;	/* --heap: bytes of anon growth between stack samples, 0 = off */
 	__u32 rules;		/* escape rules the kernel side checks, bit = enum cw_rule */
 	__u32 enforce;		/* ... and those it kills for (--enforce) */
+	__u64 host_slow_ns;	/* hostcall.slow's limit: slower host calls get a stack */
 	const char *btf_path;	/* NULL: the running kernel's */
 	const char *tracefs;	/* NULL: /sys/kernel/tracing */
 };
