@@ -279,9 +279,9 @@ static __always_inline void memory_seen(void *ctx, __u32 tgid, __u64 inst, __u64
 	cw_submit(e);
 }
 
-/* Push a frame for spec @idx; returns it, or NULL when too deep. */
+/* Push a frame for spec @idx holding the entry values @v; returns it, or NULL when too deep. */
 static __always_inline struct cw_frame *frame_push(struct cw_thread *t, __u32 idx, __u32 role,
-						   __u64 now)
+						   __u64 now, const __u64 *v)
 {
 	__u32 d = t->depth;
 	struct cw_frame *f;
@@ -297,6 +297,8 @@ static __always_inline struct cw_frame *frame_push(struct cw_thread *t, __u32 id
 	f->charged = t->charged;
 	f->pages = t->pages;
 	f->prev_inst = t->inst;
+	for (int i = 0; i < CW_ROLE_ARGS; i++)
+		f->val[i] = v[i];
 	t->depth = d + 1;
 	return f;
 }
@@ -373,7 +375,7 @@ int up_entry(struct pt_regs *ctx)
 	switch (sp->role) {
 	case CW_ROLE_MODULE_NEW:
 		t->code_seq++;
-		f = frame_push(t, idx, sp->role, now);
+		f = frame_push(t, idx, sp->role, now, v);
 		if (!f)
 			return 0;
 		/* the code is the caller's and alive now; at the return it may not be */
@@ -382,7 +384,6 @@ int up_entry(struct pt_regs *ctx)
 			t->compiling++;
 		f->charged = t->code_seq;
 		f->pages = v[1];
-		f->val[2] = v[2];
 		if (!sp->has_ret) {
 			module_event(tgid, t->code_seq, v[2], v[1], f->ts, sp->profile);
 			t->depth--;
@@ -393,53 +394,34 @@ int up_entry(struct pt_regs *ctx)
 			instance_new(tgid, v[0], v[1], v[2], sp->profile, now);
 			break;
 		}
-		/* fall through: wait for the return */
-	case CW_ROLE_EXPORTS:
-		f = frame_push(t, idx, sp->role, now);
-		if (!f)
-			return 0;
-		f->val[0] = v[0];
-		f->val[1] = v[1];
-		f->val[2] = v[2];
-		break;
-	case CW_ROLE_INSTANCE_DEL:
-		instance_del(tgid, v[0]);
-		break;
-	case CW_ROLE_CALL:
-	case CW_ROLE_CALL_ENTER:
-		f = frame_push(t, idx, CW_ROLE_CALL, now);
-		if (!f)
-			return 0;
-		f->val[0] = v[0];
-		f->val[1] = v[1];
-		t->inst = v[0];
-		t->calls++;
-		break;
+		goto wait;
 	case CW_ROLE_MEMORY:
 		if (!sp->has_ret) {
 			memory_seen(ctx, tgid, t->inst, v[0], v[1]);
 			break;
 		}
-		f = frame_push(t, idx, sp->role, now);
-		if (!f)
+		goto wait;
+	case CW_ROLE_INSTANCE_DEL:
+		instance_del(tgid, v[0]);
+		break;
+	case CW_ROLE_CALL:
+	case CW_ROLE_CALL_ENTER:
+		if (!frame_push(t, idx, CW_ROLE_CALL, now, v))
 			return 0;
-		f->val[0] = v[0];
-		f->val[1] = v[1];
+		t->inst = v[0];
+		t->calls++;
 		break;
 	case CW_ROLE_CALL_EXIT:
 		f = frame_pop(t, CW_ROLE_CALL);
 		if (f)
 			call_end(t, f, tgid, now);
 		break;
+	case CW_ROLE_EXPORTS:
 	case CW_ROLE_HOST_CALL:
 	case CW_ROLE_GROW:
-		f = frame_push(t, idx, sp->role, now);
-		if (!f)
-			return 0;
-		f->val[0] = v[0];
-		f->val[1] = v[1];
-		f->val[2] = v[2];
-		f->val[3] = v[3];
+wait:
+		/* the rest is known at the return */
+		frame_push(t, idx, sp->role, now, v);
 		break;
 	}
 	return 0;

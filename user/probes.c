@@ -287,20 +287,30 @@ void probes__forget(struct probes *p, __u32 tgid)
 	bpf_map__delete_elem(p->skel->maps.cw_targets, &tgid, sizeof(tgid), 0);
 }
 
-int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out)
+/*
+ * Step through hash map @m: the entry after *@key (the first with @first)
+ * into @key and @out; 1 while there are more, 0 at the end. An entry that
+ * vanishes between the two calls is skipped.
+ */
+static int map_next(struct bpf_map *m, void *key, size_t ksz, bool first, void *out, size_t vsz)
 {
-	struct bpf_map *m = p->skel->maps.cw_targets;
-	__u32 next;
+	char next[64];
 
+	if (ksz > sizeof(next))
+		return 0;
 	for (;;) {
-		if (bpf_map__get_next_key(m, first ? NULL : key, &next, sizeof(next)))
+		if (bpf_map__get_next_key(m, first ? NULL : key, next, ksz))
 			return 0;
-		*key = next;
+		memcpy(key, next, ksz);
 		first = false;
-		/* the entry may vanish between the two calls: go on to the next */
-		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
+		if (!bpf_map__lookup_elem(m, key, ksz, out, vsz, 0))
 			return 1;
 	}
+}
+
+int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out)
+{
+	return map_next(p->skel->maps.cw_targets, key, sizeof(*key), first, out, sizeof(*out));
 }
 
 __u64 probes__lost(struct probes *p)
@@ -352,33 +362,14 @@ int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 c
 int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		      struct cw_inst_stats *out)
 {
-	struct bpf_map *m = p->skel->maps.cw_instances;
-	struct cw_inst_key next;
-
-	for (;;) {
-		if (bpf_map__get_next_key(m, first ? NULL : key, &next, sizeof(next)))
-			return 0;
-		*key = next;
-		first = false;
-		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
-			return 1;
-	}
+	return map_next(p->skel->maps.cw_instances, key, sizeof(*key), first, out, sizeof(*out));
 }
 
 int probes__next_site(struct probes *p, bool threads, struct cw_site_key *key, bool first,
 		      struct cw_site *out)
 {
-	struct bpf_map *m = threads ? p->skel->maps.cw_tsites : p->skel->maps.cw_sites;
-	struct cw_site_key next;
-
-	for (;;) {
-		if (bpf_map__get_next_key(m, first ? NULL : key, &next, sizeof(next)))
-			return 0;
-		*key = next;
-		first = false;
-		if (!bpf_map__lookup_elem(m, key, sizeof(*key), out, sizeof(*out), 0))
-			return 1;
-	}
+	return map_next(threads ? p->skel->maps.cw_tsites : p->skel->maps.cw_sites, key,
+			sizeof(*key), first, out, sizeof(*out));
 }
 
 int probes__stack(struct probes *p, __s32 id, __u64 *ips)

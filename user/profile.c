@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "profile.h"
 #include "util.h"
+#include "yamlx.h"
 
 /* Generated from the profiles directory's YAML files by the Makefile (build/profiles.c). */
 extern const char *const profile_builtin_text[];
@@ -208,85 +208,56 @@ const char *profile__fmt_arg(const struct cw_arg *a, char *buf, size_t len)
 	return buf;
 }
 
-/* Parsing state: the document, the source's name, the error buffer. */
-struct pctx {
-	yaml_document_t *doc;
-	const char *source;
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(c->err, c->errlen, "%s:%zu: %s", c->source, n ? n->start_mark.line + 1 : 0, msg);
-	return -EINVAL;
-}
-
-/* The scalar text of @n, or NULL if it is not a scalar. */
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
 /* Copy scalar @n into @dst (@len bytes); error if not a scalar or too long. */
-static int copy_scalar(struct pctx *c, const yaml_node_t *n, const char *key, char *dst,
+static int copy_scalar(struct yamlx *c, const yaml_node_t *n, const char *key, char *dst,
 		       size_t len)
 {
-	const char *v = scalar(n);
+	const char *v = yamlx__scalar(n);
 
 	if (!v)
-		return fail(c, n, "'%s' must be a plain value", key);
+		return yamlx__fail(c, n, "'%s' must be a plain value", key);
 	if (strlen(v) >= len)
-		return fail(c, n, "'%s' is longer than %zu characters", key, len - 1);
+		return yamlx__fail(c, n, "'%s' is longer than %zu characters", key, len - 1);
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
 
-static int parse_probe(struct pctx *c, const yaml_node_t *n, const char *binary,
+static int parse_probe(struct yamlx *c, const yaml_node_t *n, const char *binary,
 		       struct profile_probe *pp)
 {
 	const yaml_node_t *args[CW_ROLE_ARGS] = {};
 	yaml_node_pair_t *pair;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(c, n, "each probe must be a mapping (role: ..., symbol: ...)");
+		return yamlx__fail(c, n, "each probe must be a mapping (role: ..., symbol: ...)");
 	memset(pp, 0, sizeof(*pp));
 	pp->line = (int)n->start_mark.line + 1;
 	snprintf(pp->binary, sizeof(pp->binary), "%s", binary);
 	/* the role first: it says which argument keys are valid */
 	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
-		const char *k = scalar(yaml_document_get_node(c->doc, pair->key));
-		const char *v = scalar(yaml_document_get_node(c->doc, pair->value));
+		const char *k = yamlx__scalar(yamlx__node(c, pair->key));
+		const char *v = yamlx__scalar(yamlx__node(c, pair->value));
 
 		if (k && !strcmp(k, "role")) {
 			for (int r = 1; r < CW_ROLE_NR; r++)
 				if (v && !strcmp(v, role_name[r]))
 					pp->role = r;
 			if (!pp->role)
-				return fail(c, n, "unknown role '%s' (one of module_new, instance_create, "
+				return yamlx__fail(c, n, "unknown role '%s' (one of module_new, instance_create, "
 					    "instance_destroy, call, call_enter, call_exit, host_call, "
 					    "memory_grow, exports, memory)", v ? v : "");
 		}
 	}
 	if (!pp->role)
-		return fail(c, n, "probe without a role");
+		return yamlx__fail(c, n, "probe without a role");
 	for (pair = n->data.mapping.pairs.start; pair < n->data.mapping.pairs.top; pair++) {
-		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
-		yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
-		const char *k = scalar(kn);
+		yaml_node_t *kn = yamlx__node(c, pair->key);
+		yaml_node_t *vn = yamlx__node(c, pair->value);
+		const char *k = yamlx__scalar(kn);
 		int i;
 
 		if (!k)
-			return fail(c, kn, "keys must be plain words");
+			return yamlx__fail(c, kn, "keys must be plain words");
 		if (!strcmp(k, "role"))
 			continue;
 		if (!strcmp(k, "symbol")) {
@@ -300,10 +271,10 @@ static int parse_probe(struct pctx *c, const yaml_node_t *n, const char *binary,
 			continue;
 		}
 		if (!strcmp(k, "optional")) {
-			const char *v = scalar(vn);
+			const char *v = yamlx__scalar(vn);
 
 			if (!v || (strcmp(v, "true") && strcmp(v, "false")))
-				return fail(c, vn, "'optional' is true or false");
+				return yamlx__fail(c, vn, "'optional' is true or false");
 			pp->optional = !strcmp(v, "true");
 			continue;
 		}
@@ -311,49 +282,49 @@ static int parse_probe(struct pctx *c, const yaml_node_t *n, const char *binary,
 			if (arg_name[pp->role][i] && !strcmp(k, arg_name[pp->role][i]))
 				break;
 		if (i == CW_ROLE_ARGS)
-			return fail(c, kn, "'%s' is not an argument of role %s", k,
+			return yamlx__fail(c, kn, "'%s' is not an argument of role %s", k,
 				    role_name[pp->role]);
 		args[i] = vn;
 	}
 	if (!pp->symbol[0])
-		return fail(c, n, "probe for %s without a symbol", role_name[pp->role]);
+		return yamlx__fail(c, n, "probe for %s without a symbol", role_name[pp->role]);
 	for (int i = 0; i < CW_ROLE_ARGS; i++) {
 		const char *v;
 
 		if (!args[i]) {
 			if (arg_required[pp->role] & (1u << i))
-				return fail(c, n, "role %s needs '%s'", role_name[pp->role],
+				return yamlx__fail(c, n, "role %s needs '%s'", role_name[pp->role],
 					    arg_name[pp->role][i]);
 			continue;
 		}
-		v = scalar(args[i]);
+		v = yamlx__scalar(args[i]);
 		if (!v || profile__parse_arg(v, &pp->arg[i]))
-			return fail(c, args[i], "'%s' is not an argument place (arg0..arg5, ret, "
+			return yamlx__fail(c, args[i], "'%s' is not an argument place (arg0..arg5, ret, "
 				    "stack[N], *(PLACE+OFFSET), export(PLACE), then @ret, :u32)", v ? v : "");
 		if ((pp->arg[i].base == CW_ARG_RET || (pp->arg[i].flags & CW_ARGF_AT_RET)) &&
 		    (pp->role == CW_ROLE_CALL_ENTER || pp->role == CW_ROLE_CALL_EXIT ||
 		     pp->role == CW_ROLE_INSTANCE_DEL))
-			return fail(c, args[i], "role %s is probed at entry only: '%s' cannot use ret",
+			return yamlx__fail(c, args[i], "role %s is probed at entry only: '%s' cannot use ret",
 				    role_name[pp->role], arg_name[pp->role][i]);
 	}
 	return 0;
 }
 
-static int parse_root(struct pctx *c, const yaml_node_t *root, struct profile *p)
+static int parse_root(struct yamlx *c, const yaml_node_t *root, struct profile *p)
 {
 	const yaml_node_t *probes = NULL;
 	char binary[PROFILE_SYM_LEN] = "exe";
 	yaml_node_pair_t *pair;
 
 	if (!root || root->type != YAML_MAPPING_NODE)
-		return fail(c, root, "a profile is a mapping (name: ..., probes: ...)");
+		return yamlx__fail(c, root, "a profile is a mapping (name: ..., probes: ...)");
 	for (pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *kn = yaml_document_get_node(c->doc, pair->key);
-		yaml_node_t *vn = yaml_document_get_node(c->doc, pair->value);
-		const char *k = scalar(kn);
+		yaml_node_t *kn = yamlx__node(c, pair->key);
+		yaml_node_t *vn = yamlx__node(c, pair->value);
+		const char *k = yamlx__scalar(kn);
 
 		if (!k)
-			return fail(c, kn, "keys must be plain words");
+			return yamlx__fail(c, kn, "keys must be plain words");
 		if (!strcmp(k, "name")) {
 			if (copy_scalar(c, vn, k, p->name, sizeof(p->name)))
 				return -EINVAL;
@@ -364,28 +335,28 @@ static int parse_root(struct pctx *c, const yaml_node_t *root, struct profile *p
 			if (copy_scalar(c, vn, k, binary, sizeof(binary)))
 				return -EINVAL;
 		} else if (!strcmp(k, "lifetime")) {
-			const char *v = scalar(vn);
+			const char *v = yamlx__scalar(vn);
 
 			if (v && !strcmp(v, "instance"))
 				p->lifetime = PROFILE_LIFETIME_INSTANCE;
 			else if (v && !strcmp(v, "store"))
 				p->lifetime = PROFILE_LIFETIME_STORE;
 			else
-				return fail(c, vn, "lifetime is 'instance' or 'store'");
+				return yamlx__fail(c, vn, "lifetime is 'instance' or 'store'");
 		} else if (!strcmp(k, "match") || !strcmp(k, "match_symbol")) {
 			bool sym = !strcmp(k, "match_symbol");
 			int *n = sym ? &p->nmatch_symbol : &p->nmatch;
 			yaml_node_item_t *it;
 
 			if (vn->type != YAML_SEQUENCE_NODE)
-				return fail(c, vn, "'%s' is a list of %s", k,
+				return yamlx__fail(c, vn, "'%s' is a list of %s", k,
 					    sym ? "function names" : "file names");
 			for (it = vn->data.sequence.items.start; it < vn->data.sequence.items.top; it++) {
 				char *dst = sym ? p->match_symbol[*n] : p->match[*n];
 
 				if (*n == PROFILE_MAX_MATCH)
-					return fail(c, vn, "at most %d %s entries", PROFILE_MAX_MATCH, k);
-				if (copy_scalar(c, yaml_document_get_node(c->doc, *it), k, dst,
+					return yamlx__fail(c, vn, "at most %d %s entries", PROFILE_MAX_MATCH, k);
+				if (copy_scalar(c, yamlx__node(c, *it), k, dst,
 						PROFILE_SYM_LEN))
 					return -EINVAL;
 				(*n)++;
@@ -393,19 +364,19 @@ static int parse_root(struct pctx *c, const yaml_node_t *root, struct profile *p
 		} else if (!strcmp(k, "probes")) {
 			probes = vn;
 		} else {
-			return fail(c, kn, "unknown key '%s' (name, description, match, "
+			return yamlx__fail(c, kn, "unknown key '%s' (name, description, match, "
 				    "match_symbol, binary, lifetime, probes)", k);
 		}
 	}
 	if (!p->name[0])
-		return fail(c, root, "the profile has no name");
+		return yamlx__fail(c, root, "the profile has no name");
 	if (!probes || probes->type != YAML_SEQUENCE_NODE)
-		return fail(c, root, "the profile has no list of probes");
+		return yamlx__fail(c, root, "the profile has no list of probes");
 	for (yaml_node_item_t *it = probes->data.sequence.items.start;
 	     it < probes->data.sequence.items.top; it++) {
 		if (p->nprobes == PROFILE_MAX_PROBES)
-			return fail(c, probes, "at most %d probes", PROFILE_MAX_PROBES);
-		if (parse_probe(c, yaml_document_get_node(c->doc, *it), binary,
+			return yamlx__fail(c, probes, "at most %d probes", PROFILE_MAX_PROBES);
+		if (parse_probe(c, yamlx__node(c, *it), binary,
 				&p->probe[p->nprobes]))
 			return -EINVAL;
 		p->nprobes++;
@@ -416,58 +387,28 @@ static int parse_root(struct pctx *c, const yaml_node_t *root, struct profile *p
 int profile__parse(const char *text, size_t len, const char *source, struct profile *p,
 		   char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	struct pctx c = { .doc = &doc, .source = source, .err = err, .errlen = errlen };
+	struct yamlx y;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
 	snprintf(p->source, sizeof(p->source), "%s", source);
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s: out of memory", source);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%zu: %s", source, parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "not valid YAML");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
-	ret = parse_root(&c, yaml_document_get_root_node(&doc), p);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ret = yamlx__load(&y, text, len, source, err, errlen);
+	if (ret)
+		return ret;
+	ret = parse_root(&y, yamlx__root(&y), p);
+	yamlx__free(&y);
 	return ret;
 }
 
 int profile__load(const char *path, struct profile *p, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	char *buf;
-	long n;
+	size_t n;
+	char *buf = yamlx__read(path, &n, err, errlen);
 	int ret;
 
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) ||
-	    fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		snprintf(err, errlen, "%s: not a readable profile of at most 1 MiB", path);
+	if (!buf)
 		return -EINVAL;
-	}
-	buf = malloc((size_t)n + 1);
-	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		snprintf(err, errlen, "%s: read failed", path);
-		return -EIO;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	ret = profile__parse(buf, (size_t)n, path, p, err, errlen);
+	ret = profile__parse(buf, n, path, p, err, errlen);
 	free(buf);
 	return ret;
 }

@@ -53,18 +53,20 @@ static const char *profile_name(const struct report *r, __u32 i)
 
 #define REPORT_SITES 5	/* heap sites shown per target or instance */
 
-/* "sites": the biggest heap sites of target @t / instance @inst (--heap only). */
-static void sites_json(struct report *r, const struct model *m, size_t t, long inst)
+typedef const struct model_site *(*site_nth)(const struct model *m, size_t t, long inst,
+					     size_t k);
+
+/* A JSON array @name of the first REPORT_SITES sites @nth gives, its figures under @a and @b. */
+static void site_list_json(struct report *r, const struct model *m, const char *name,
+			   site_nth nth, size_t t, long inst, const char *a, const char *b)
 {
 	const struct model_site *site;
 
-	if (!model__top_site(m, t, inst, 0) && !r->heap)
-		return;
-	json__arr(&r->j, "sites");
-	for (size_t k = 0; k < REPORT_SITES && (site = model__top_site(m, t, inst, k)); k++) {
+	json__arr(&r->j, name);
+	for (size_t k = 0; k < REPORT_SITES && (site = nth(m, t, inst, k)); k++) {
 		json__obj(&r->j, NULL);
-		json__u64(&r->j, "bytes", site->site.bytes);
-		json__u64(&r->j, "samples", site->site.samples);
+		json__u64(&r->j, a, site->site.bytes);
+		json__u64(&r->j, b, site->site.samples);
 		json__arr(&r->j, "frames");
 		for (__u32 f = 0; f < site->nframes; f++)
 			json__str(&r->j, NULL, site->frame[f]);
@@ -74,25 +76,24 @@ static void sites_json(struct report *r, const struct model *m, size_t t, long i
 	json__close(&r->j, ']');
 }
 
+static const struct model_site *thread_nth(const struct model *m, size_t t, long inst, size_t k)
+{
+	(void)inst;
+	return model__top_thread_site(m, t, k);
+}
+
+/* "sites": the biggest heap sites of target @t / instance @inst (--heap only). */
+static void sites_json(struct report *r, const struct model *m, size_t t, long inst)
+{
+	if (model__top_site(m, t, inst, 0) || r->heap)
+		site_list_json(r, m, "sites", model__top_site, t, inst, "bytes", "samples");
+}
+
 /* "thread_sites": where the target's threads were created, most alive first. */
 static void thread_sites_json(struct report *r, const struct model *m, size_t t)
 {
-	const struct model_site *site;
-
-	if (!model__top_thread_site(m, t, 0))
-		return;
-	json__arr(&r->j, "thread_sites");
-	for (size_t k = 0; k < REPORT_SITES && (site = model__top_thread_site(m, t, k)); k++) {
-		json__obj(&r->j, NULL);
-		json__u64(&r->j, "alive", site->site.bytes);
-		json__u64(&r->j, "created", site->site.samples);
-		json__arr(&r->j, "frames");
-		for (__u32 f = 0; f < site->nframes; f++)
-			json__str(&r->j, NULL, site->frame[f]);
-		json__close(&r->j, ']');
-		json__close(&r->j, '}');
-	}
-	json__close(&r->j, ']');
+	if (model__top_thread_site(m, t, 0))
+		site_list_json(r, m, "thread_sites", thread_nth, t, -1, "alive", "created");
 }
 
 /* The figures of one instance, shared by instance, instance_end and summary objects. */

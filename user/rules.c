@@ -2,133 +2,100 @@
 /* The rule file (YAML) into struct detect_rules. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "rules.h"
 #include "util.h"
+#include "yamlx.h"
 
-struct rctx {
-	yaml_document_t *doc;
-	const char *source;
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct rctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct rctx *c, const yaml_node_t *n, const char *fmt, ...)
+static int get_bool(struct yamlx *c, const yaml_node_t *n, bool *out)
 {
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(c->err, c->errlen, "%s:%zu: %s", c->source, n ? n->start_mark.line + 1 : 0, msg);
-	return -EINVAL;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static yaml_node_t *node(struct rctx *c, int id)
-{
-	return yaml_document_get_node(c->doc, id);
-}
-
-static int get_bool(struct rctx *c, const yaml_node_t *n, bool *out)
-{
-	const char *v = scalar(n);
+	const char *v = yamlx__scalar(n);
 
 	if (v && (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")))
 		*out = true;
 	else if (v && (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")))
 		*out = false;
 	else
-		return fail(c, n, "expected true or false");
+		return yamlx__fail(c, n, "expected true or false");
 	return 0;
 }
 
-static int get_bytes(struct rctx *c, const yaml_node_t *n, __u64 *out)
+static int get_bytes(struct yamlx *c, const yaml_node_t *n, __u64 *out)
 {
-	const char *v = scalar(n);
+	const char *v = yamlx__scalar(n);
 
 	if (!v || util__parse_bytes(v, out))
-		return fail(c, n, "expected a byte count such as 4096, 64K, 8M, 2G");
+		return yamlx__fail(c, n, "expected a byte count such as 4096, 64K, 8M, 2G");
 	return 0;
 }
 
 /* "1.5s", "200ms", "2" (seconds) into ns. */
-static int get_duration(struct rctx *c, const yaml_node_t *n, __u64 *out)
+static int get_duration(struct yamlx *c, const yaml_node_t *n, __u64 *out)
 {
-	const char *v = scalar(n);
+	const char *v = yamlx__scalar(n);
 	char num[32];
 	size_t l;
 	__u64 ns;
 
 	if (!v || (l = strlen(v)) == 0 || l >= sizeof(num))
-		return fail(c, n, "expected a duration such as 1s or 250ms");
+		return yamlx__fail(c, n, "expected a duration such as 1s or 250ms");
 	memcpy(num, v, l + 1);
 	if (l > 2 && !strcmp(num + l - 2, "ms")) {
 		num[l - 2] = '\0';
 		if (util__parse_seconds(num, &ns))
-			return fail(c, n, "expected a duration such as 1s or 250ms");
+			return yamlx__fail(c, n, "expected a duration such as 1s or 250ms");
 		*out = ns / 1000;
 		return 0;
 	}
 	if (num[l - 1] == 's')
 		num[l - 1] = '\0';
 	if (util__parse_seconds(num, out))
-		return fail(c, n, "expected a duration such as 1s or 250ms");
+		return yamlx__fail(c, n, "expected a duration such as 1s or 250ms");
 	return 0;
 }
 
-static int get_fraction(struct rctx *c, const yaml_node_t *n, double *out)
+static int get_fraction(struct yamlx *c, const yaml_node_t *n, double *out)
 {
-	const char *v = scalar(n);
+	const char *v = yamlx__scalar(n);
 	char *end;
 
 	if (v)
 		*out = strtod(v, &end);
 	if (!v || *end || *out < 0 || *out > 1)
-		return fail(c, n, "expected a fraction from 0 to 1");
+		return yamlx__fail(c, n, "expected a fraction from 0 to 1");
 	return 0;
 }
 
-static int get_u32(struct rctx *c, const yaml_node_t *n, __u32 *out)
+static int get_u32(struct yamlx *c, const yaml_node_t *n, __u32 *out)
 {
 	__u64 v;
 
-	if (!scalar(n) || util__parse_u64(scalar(n), 0, 1000000, &v))
-		return fail(c, n, "expected a whole number");
+	if (!yamlx__scalar(n) || util__parse_u64(yamlx__scalar(n), 0, 1000000, &v))
+		return yamlx__fail(c, n, "expected a whole number");
 	*out = (__u32)v;
 	return 0;
 }
 
 /* "10.0.0.0/8:7051", "127.0.0.1", "[::1]:80", "::/0" into an allow entry. */
-static int get_net(struct rctx *c, const yaml_node_t *n, struct detect_rules *r)
+static int get_net(struct yamlx *c, const yaml_node_t *n, struct detect_rules *r)
 {
-	const char *v = scalar(n);
+	const char *v = yamlx__scalar(n);
 	char buf[96], *addr = buf, *port = NULL, *slash;
 	__u64 p = 0, bits;
 	int i = r->nnet_allow;
 
 	if (!v || strlen(v) >= sizeof(buf) || i == DETECT_NETS)
-		return fail(c, n, "expected an address such as 10.0.0.0/8:7051 (at most %d)",
+		return yamlx__fail(c, n, "expected an address such as 10.0.0.0/8:7051 (at most %d)",
 			    DETECT_NETS);
 	strcpy(buf, v);
 	if (buf[0] == '[') {
 		char *close = strchr(buf, ']');
 
 		if (!close)
-			return fail(c, n, "unclosed [ in '%s'", v);
+			return yamlx__fail(c, n, "unclosed [ in '%s'", v);
 		*close = '\0';
 		addr = buf + 1;
 		if (close[1] == ':')
@@ -138,7 +105,7 @@ static int get_net(struct rctx *c, const yaml_node_t *n, struct detect_rules *r)
 		*port++ = '\0';
 	}
 	if (port && util__parse_u64(port, 1, 65535, &p))
-		return fail(c, n, "bad port in '%s'", v);
+		return yamlx__fail(c, n, "bad port in '%s'", v);
 	slash = strchr(addr, '/');
 	if (slash)
 		*slash++ = '\0';
@@ -150,10 +117,10 @@ static int get_net(struct rctx *c, const yaml_node_t *n, struct detect_rules *r)
 		r->net_allow[i].family = AF_INET6;
 		bits = 128;
 	} else {
-		return fail(c, n, "'%s' is not an IPv4 or IPv6 address", addr);
+		return yamlx__fail(c, n, "'%s' is not an IPv4 or IPv6 address", addr);
 	}
 	if (slash && util__parse_u64(slash, 0, bits, &bits))
-		return fail(c, n, "bad prefix length in '%s'", v);
+		return yamlx__fail(c, n, "bad prefix length in '%s'", v);
 	r->net_allow[i].prefix = (__u8)bits;
 	r->net_allow[i].port = (__u16)p;
 	r->nnet_allow++;
@@ -161,18 +128,18 @@ static int get_net(struct rctx *c, const yaml_node_t *n, struct detect_rules *r)
 }
 
 /* One rule's settings: enabled, severity, enforce, and its own keys. */
-static int parse_rule(struct rctx *c, int kind, const yaml_node_t *m, struct detect_rules *r)
+static int parse_rule(struct yamlx *c, int kind, const yaml_node_t *m, struct detect_rules *r)
 {
 	if (m->type != YAML_MAPPING_NODE)
-		return fail(c, m, "rule %s: expected a mapping (enabled: ..., severity: ...)",
+		return yamlx__fail(c, m, "rule %s: expected a mapping (enabled: ..., severity: ...)",
 			    detect__name(kind));
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = node(c, p->key), *vn = node(c, p->value);
-		const char *k = scalar(kn);
+		yaml_node_t *kn = yamlx__node(c, p->key), *vn = yamlx__node(c, p->value);
+		const char *k = yamlx__scalar(kn);
 		int err = 0;
 
 		if (!k)
-			return fail(c, kn, "keys must be plain words");
+			return yamlx__fail(c, kn, "keys must be plain words");
 		if (!strcmp(k, "enabled")) {
 			err = get_bool(c, vn, &r->rule[kind].enabled);
 		} else if (!strcmp(k, "enforce")) {
@@ -180,37 +147,37 @@ static int parse_rule(struct rctx *c, int kind, const yaml_node_t *m, struct det
 		} else if (!strcmp(k, "in_calls_only")) {
 			err = get_bool(c, vn, &r->rule[kind].in_calls_only);
 		} else if (!strcmp(k, "severity")) {
-			const char *v = scalar(vn);
+			const char *v = yamlx__scalar(vn);
 			int s;
 
 			for (s = 0; s <= DETECT_CRITICAL; s++)
 				if (v && !strcmp(v, detect__severity_name(s)))
 					break;
 			if (s > DETECT_CRITICAL)
-				return fail(c, vn, "severity is info, low, medium, high or critical");
+				return yamlx__fail(c, vn, "severity is info, low, medium, high or critical");
 			r->rule[kind].severity = s;
 		} else if (kind == CW_RULE_FILE && !strcmp(k, "allow")) {
 			if (vn->type != YAML_SEQUENCE_NODE)
-				return fail(c, vn, "'allow' is a list of path prefixes");
+				return yamlx__fail(c, vn, "'allow' is a list of path prefixes");
 			r->nfile_allow = 0;
 			for (yaml_node_item_t *it = vn->data.sequence.items.start;
 			     it < vn->data.sequence.items.top; it++) {
-				const char *v = scalar(node(c, *it));
+				const char *v = yamlx__scalar(yamlx__node(c, *it));
 
 				if (!v || v[0] != '/' || strlen(v) >= DETECT_PREFIX_LEN ||
 				    r->nfile_allow == DETECT_PREFIXES)
-					return fail(c, node(c, *it), "allow entries are absolute path "
+					return yamlx__fail(c, yamlx__node(c, *it), "allow entries are absolute path "
 						    "prefixes under %d characters, at most %d",
 						    DETECT_PREFIX_LEN, DETECT_PREFIXES);
 				util__strlcpy(r->file_allow[r->nfile_allow++], v, DETECT_PREFIX_LEN);
 			}
 		} else if (kind == CW_RULE_NET && !strcmp(k, "allow")) {
 			if (vn->type != YAML_SEQUENCE_NODE)
-				return fail(c, vn, "'allow' is a list of addresses");
+				return yamlx__fail(c, vn, "'allow' is a list of addresses");
 			r->nnet_allow = 0;
 			for (yaml_node_item_t *it = vn->data.sequence.items.start;
 			     it < vn->data.sequence.items.top && !err; it++)
-				err = get_net(c, node(c, *it), r);
+				err = get_net(c, yamlx__node(c, *it), r);
 		} else if (kind == CW_RULE_NET && !strcmp(k, "listen")) {
 			err = get_bool(c, vn, &r->listen_allowed);
 		} else if (kind == CW_RULE_HOST_SLOW && !strcmp(k, "limit")) {
@@ -243,7 +210,7 @@ static int parse_rule(struct rctx *c, int kind, const yaml_node_t *m, struct det
 		} else if (kind == DETECT_THREADS && !strcmp(k, "span")) {
 			err = get_duration(c, vn, &r->threads_span_ns);
 		} else {
-			return fail(c, kn, "rule %s has no setting '%s'", detect__name(kind), k);
+			return yamlx__fail(c, kn, "rule %s has no setting '%s'", detect__name(kind), k);
 		}
 		if (err)
 			return err;
@@ -254,78 +221,58 @@ static int parse_rule(struct rctx *c, int kind, const yaml_node_t *m, struct det
 int rules__parse(const char *text, size_t len, const char *source, struct detect_rules *r,
 		 char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	struct rctx c = { .doc = &doc, .source = source, .err = err, .errlen = errlen };
+	struct yamlx y, *c = &y;
 	yaml_node_t *root, *rules = NULL;
-	int ret = 0;
+	int ret;
 
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%zu: %s", source, parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "not valid YAML");
-		yaml_parser_delete(&parser);
-		return -EINVAL;
-	}
-	root = yaml_document_get_root_node(&doc);
+	ret = yamlx__load(&y, text, len, source, err, errlen);
+	if (ret)
+		return ret;
+	root = yamlx__root(&y);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		ret = fail(&c, root, "a rule file is a mapping with a 'rules' key");
+		ret = yamlx__fail(c, root, "a rule file is a mapping with a 'rules' key");
 		goto out;
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
 	     p < root->data.mapping.pairs.top; p++) {
-		const char *k = scalar(node(&c, p->key));
+		const char *k = yamlx__scalar(yamlx__node(c, p->key));
 
 		if (!k || strcmp(k, "rules")) {
-			ret = fail(&c, node(&c, p->key), "unknown key '%s' (a rule file has 'rules')",
-				   k ? k : "");
+			ret = yamlx__fail(c, yamlx__node(c, p->key),
+					  "unknown key '%s' (a rule file has 'rules')", k ? k : "");
 			goto out;
 		}
-		rules = node(&c, p->value);
+		rules = yamlx__node(c, p->value);
 	}
 	if (!rules || rules->type != YAML_MAPPING_NODE) {
-		ret = fail(&c, rules, "'rules' is a mapping of rule names to settings");
+		ret = yamlx__fail(c, rules, "'rules' is a mapping of rule names to settings");
 		goto out;
 	}
 	for (yaml_node_pair_t *p = rules->data.mapping.pairs.start;
 	     p < rules->data.mapping.pairs.top && !ret; p++) {
-		yaml_node_t *kn = node(&c, p->key);
-		int kind = scalar(kn) ? detect__kind(scalar(kn)) : -1;
+		yaml_node_t *kn = yamlx__node(c, p->key);
+		int kind = yamlx__scalar(kn) ? detect__kind(yamlx__scalar(kn)) : -1;
 
 		if (kind < 0) {
-			ret = fail(&c, kn, "unknown rule '%s'", scalar(kn) ? scalar(kn) : "");
+			ret = yamlx__fail(c, kn, "unknown rule '%s'",
+					  yamlx__scalar(kn) ? yamlx__scalar(kn) : "");
 			break;
 		}
-		ret = parse_rule(&c, kind, node(&c, p->value), r);
+		ret = parse_rule(c, kind, yamlx__node(c, p->value), r);
 	}
 out:
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	yamlx__free(&y);
 	return ret;
 }
 
 int rules__load(const char *path, struct detect_rules *r, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	char *buf;
 	size_t n;
+	char *buf = yamlx__read(path, &n, err, errlen);
 	int ret;
 
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	buf = malloc(1 << 20);
-	n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-	fclose(f);
-	if (!buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	buf[n] = '\0';
+	if (!buf)
+		return -EINVAL;
 	ret = rules__parse(buf, n, path, r, err, errlen);
 	free(buf);
 	return ret;

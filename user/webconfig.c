@@ -6,97 +6,72 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
 #include "util.h"
 #include "webconfig.h"
+#include "yamlx.h"
 
-/* The whole of file @path, NUL-terminated, or NULL with errno set. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(1 << 20);
-	n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-	fclose(f);
-	if (buf)
-		buf[n] = '\0';
-	return buf;
-}
-
-static const char *scalar(yaml_document_t *d, int id)
-{
-	yaml_node_t *n = yaml_document_get_node(d, id);
-
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* A mapping's pairs as (key, value node); the caller checks types. */
-#define for_pairs(d, n, p) \
+/* A mapping's pairs. */
+#define for_pairs(n, p) \
 	for (yaml_node_pair_t *p = (n)->data.mapping.pairs.start; p < (n)->data.mapping.pairs.top; p++)
+
+/* tls_server_config: the two file names into @cert and @key. */
+static void tls_files(struct yamlx *y, yaml_node_t *v, char **cert, char **key)
+{
+	for_pairs(v, q) {
+		const char *k = yamlx__scalar(yamlx__node(y, q->key));
+		const char *val = yamlx__scalar(yamlx__node(y, q->value));
+
+		if (k && val && !strcmp(k, "cert_file"))
+			*cert = strdup(val);
+		else if (k && val && !strcmp(k, "key_file"))
+			*key = strdup(val);
+	}
+}
 
 int webconfig__load(const char *path, struct webconfig *w, char *err, size_t errlen)
 {
-	yaml_parser_t parser;
-	yaml_document_t doc;
+	struct yamlx y;
 	yaml_node_t *root;
-	char *text = slurp(path), *cert = NULL, *key = NULL;
-	int ret = -EINVAL;
+	size_t len;
+	char *text = yamlx__read(path, &len, err, errlen), *cert = NULL, *key = NULL;
+	int ret;
 
 	memset(w, 0, sizeof(*w));
-	if (!text) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (unsigned char *)text, strlen(text));
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "not valid YAML");
-		yaml_parser_delete(&parser);
-		free(text);
+	if (!text)
 		return -EINVAL;
-	}
-	root = yaml_document_get_root_node(&doc);
+	ret = yamlx__load(&y, text, len, path, err, errlen);
+	free(text);
+	if (ret)
+		return ret;
+	ret = -EINVAL;
+	root = yamlx__root(&y);
 	if (!root || root->type != YAML_MAPPING_NODE) {
-		snprintf(err, errlen, "%s:1: expected tls_server_config and/or basic_auth_users", path);
+		yamlx__fail(&y, root, "expected tls_server_config and/or basic_auth_users");
 		goto out;
 	}
-	for_pairs(&doc, root, p) {
-		const char *k = scalar(&doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+	for_pairs(root, p) {
+		yaml_node_t *kn = yamlx__node(&y, p->key), *v = yamlx__node(&y, p->value);
+		const char *k = yamlx__scalar(kn);
 
 		if (k && !strcmp(k, "tls_server_config") && v->type == YAML_MAPPING_NODE) {
-			for_pairs(&doc, v, q) {
-				const char *tk = scalar(&doc, q->key), *tv = scalar(&doc, q->value);
-
-				if (tk && tv && !strcmp(tk, "cert_file"))
-					cert = strdup(tv);
-				else if (tk && tv && !strcmp(tk, "key_file"))
-					key = strdup(tv);
-			}
+			tls_files(&y, v, &cert, &key);
 		} else if (k && !strcmp(k, "basic_auth_users") && v->type == YAML_MAPPING_NODE) {
-			for_pairs(&doc, v, q) {
-				const char *u = scalar(&doc, q->key), *h = scalar(&doc, q->value);
+			for_pairs(v, q) {
+				const char *u = yamlx__scalar(yamlx__node(&y, q->key));
+				const char *h = yamlx__scalar(yamlx__node(&y, q->value));
 
 				if (!u || !h || w->nusers == WEBCONFIG_USERS || strlen(u) >= 64 ||
 				    strlen(h) >= 128 || h[0] != '$') {
-					snprintf(err, errlen, "%s:%zu: basic_auth_users maps a user to "
-						 "a bcrypt hash (at most %d users)", path,
-						 v->start_mark.line + 1, WEBCONFIG_USERS);
+					yamlx__fail(&y, v, "basic_auth_users maps a user to a bcrypt "
+						    "hash (at most %d users)", WEBCONFIG_USERS);
 					goto out;
 				}
 				util__strlcpy(w->user[w->nusers], u, 64);
 				util__strlcpy(w->hash[w->nusers++], h, 128);
 			}
 		} else {
-			snprintf(err, errlen, "%s:%zu: unknown or malformed key '%s'", path,
-				 p->key ? yaml_document_get_node(&doc, p->key)->start_mark.line + 1 : 0,
-				 k ? k : "");
+			yamlx__fail(&y, kn, "unknown or malformed key '%s'", k ? k : "");
 			goto out;
 		}
 	}
@@ -105,21 +80,17 @@ int webconfig__load(const char *path, struct webconfig *w, char *err, size_t err
 		goto out;
 	}
 	if (cert) {
-		w->cert = slurp(cert);
-		w->key = slurp(key);
-		if (!w->cert || !w->key) {
-			snprintf(err, errlen, "%s: %s", !w->cert ? cert : key, strerror(errno));
+		w->cert = yamlx__read(cert, NULL, err, errlen);
+		w->key = w->cert ? yamlx__read(key, NULL, err, errlen) : NULL;
+		if (!w->cert || !w->key)
 			goto out;
-		}
 		w->tls = true;
 	}
 	ret = 0;
 out:
 	free(cert);
 	free(key);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	free(text);
+	yamlx__free(&y);
 	if (ret)
 		webconfig__free(w);
 	return ret;
