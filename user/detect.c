@@ -46,6 +46,7 @@ struct inst_state {
 struct target_state {
 	struct series anon, threads;
 	bool leaking, peaked, threads_growing;
+	__u64 baseline;		/* resident bytes at the first snapshot: relative limits */
 };
 
 struct detect {
@@ -657,17 +658,26 @@ static int on_peak(struct detect *d, const struct model *m, size_t t, long inst,
 
 	if (inst < 0) {
 		const struct model_target *tg = &m->t[t];
+		struct target_state *st = &d->tgt[t];
+		__u64 peak = tg->stats.rss_peak.value, limit = d->r.peak_rss;
 
-		if (!d->r.peak_rss || d->tgt[t].peaked || tg->stats.rss_peak.value < d->r.peak_rss)
+		if (!st->baseline)
+			st->baseline = model__rss(&tg->stats);
+		/* the relative limit: a multiple of what it held when first seen */
+		if (d->r.peak_ratio > 0 && st->baseline &&
+		    (!limit || d->r.peak_ratio * (double)st->baseline < (double)limit))
+			limit = (__u64)(d->r.peak_ratio * (double)st->baseline);
+		if (!limit || st->peaked || peak < limit)
 			return 0;
-		d->tgt[t].peaked = true;
+		st->peaked = true;
 		v = verdict(d, m, DETECT_PEAK, t, -1, ts);
 		if (!v)
 			return 0;
-		v->value = tg->stats.rss_peak.value;
+		v->value = peak;
 		snprintf(v->detail, sizeof(v->detail), "resident memory of %u (%s) reached %llu "
-			 "bytes (limit %llu)", tg->pid, tg->comm, (unsigned long long)v->value,
-			 (unsigned long long)d->r.peak_rss);
+			 "bytes (limit %llu%s)", tg->pid, tg->comm, (unsigned long long)peak,
+			 (unsigned long long)limit, limit == d->r.peak_rss ? "" :
+			 ", relative to its first-seen resident memory");
 		return 1;
 	}
 	const struct model_instance *in = &m->inst[inst];

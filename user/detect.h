@@ -66,6 +66,7 @@ struct detect_rules {
 	/* peak.limit: 0 = off */
 	__u64 peak_rss;			/* bytes of target RSS */
 	__u64 peak_instance;		/* bytes held by one instance */
+	double peak_ratio;		/* target RSS peak over its first-seen RSS, 0 = off */
 	/* threads.growth */
 	__u32 threads_growth;		/* threads above the window's low */
 	__u64 threads_span_ns;

@@ -205,6 +205,13 @@ static int parse_rule(struct yamlx *c, int kind, const yaml_node_t *m, struct de
 			err = get_bytes(c, vn, &r->peak_rss);
 		} else if (kind == DETECT_PEAK && !strcmp(k, "instance")) {
 			err = get_bytes(c, vn, &r->peak_instance);
+		} else if (kind == DETECT_PEAK && !strcmp(k, "rss_ratio")) {
+			const char *v = yamlx__scalar(vn);
+			char *end;
+
+			r->peak_ratio = v ? strtod(v, &end) : 0;
+			if (!v || *end || r->peak_ratio < 1)
+				return yamlx__fail(c, vn, "rss_ratio is a number of times, at least 1");
 		} else if (kind == DETECT_THREADS && !strcmp(k, "growth")) {
 			err = get_u32(c, vn, &r->threads_growth);
 		} else if (kind == DETECT_THREADS && !strcmp(k, "span")) {

@@ -328,6 +328,32 @@ TEST(detect_peak_limits)
 	rig_free(&g);
 }
 
+TEST(detect_relative_peak_limit)
+{
+	struct detect_rules r;
+	struct rig g;
+	struct cw_rec_stats s = { .h = { .type = CW_REC_STATS, .size = sizeof(s), .tgid = 3,
+					 .ts = S } };
+	char err[256];
+	static const char text[] = "rules:\n  peak.limit: {rss_ratio: 3}\n";
+
+	detect__defaults(&r);
+	ASSERT_EQ(rules__parse(text, strlen(text), "r.yaml", &r, err, sizeof(err)), 0);
+	rig_init(&g, &r, 3);
+	s.stats.rss[CW_RSS_ANON] = 40 * MIB;	/* first seen: 40 MiB */
+	s.stats.rss_peak.value = 40 * MIB;
+	feed(&g, &s, sizeof(s));
+	s.stats.rss_peak.value = 119 * MIB;
+	feed(&g, &s, sizeof(s));
+	ASSERT_EQ(g.verdicts, 0);
+	s.stats.rss_peak.value = 121 * MIB;
+	feed(&g, &s, sizeof(s));
+	ASSERT_EQ(g.verdicts, 1);
+	if (last(&g))
+		ASSERT_TRUE(strstr(last(&g)->detail, "limit 125829120, relative") != NULL);
+	rig_free(&g);
+}
+
 TEST(rules_file_errors_name_the_line)
 {
 	static const struct {
