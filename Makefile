@@ -36,7 +36,7 @@ USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS)) $(OUT)/user/profiles.o
 PROFILES := $(sort $(wildcard profiles/*.yaml))
 # Modules with no BPF, clock or I/O dependencies: linked into the unit tests.
-PURE := model util json profile detect rules yamlx
+PURE := model util json profile detect rules yamlx record
 PURE_SAN_OBJS := $(patsubst %,$(OUT)/san/%.o,$(PURE)) $(OUT)/san/profiles.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
@@ -103,7 +103,7 @@ $(OUT)/san/tests/%.o: tests/unit/%.c | $(OUT)/san/tests
 
 $(OUT)/unit: $(UNIT_OBJS) $(PURE_SAN_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN) $^ -lyaml -lcrypto -o $@
+	$(Q)$(CC) $(SAN) $^ -lyaml -lcrypto -lz -o $@
 
 $(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
 	$(call msg,CC,$@)

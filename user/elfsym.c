@@ -250,3 +250,37 @@ int elfsym__find_library(const char *exe, const char *lib, char *out, size_t len
 	}
 	return -ENOENT;
 }
+
+int elfsym__build_id(const char *path, char *out, size_t len)
+{
+	int fd, err = -ENOENT;
+	Elf *e = elf_open(path, &fd, &err);
+	Elf_Scn *scn = NULL;
+
+	if (!e)
+		return err;
+	err = -ENOENT;
+	while (err && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
+			continue;
+		while ((off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			const unsigned char *id = (const unsigned char *)d->d_buf + doff;
+
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((const char *)d->d_buf + noff, "GNU", 4))
+				continue;
+			for (size_t i = 0; i < nh.n_descsz && 2 * i + 2 < len; i++)
+				snprintf(out + 2 * i, 3, "%02x", id[i]);
+			err = 0;
+			break;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return err;
+}

@@ -24,4 +24,7 @@ int elfsym__find_library(const char *exe, const char *lib, char *out, size_t len
 /* Does @exe list a DT_NEEDED entry starting with @prefix? The entry goes to @out. */
 bool elfsym__needs(const char *exe, const char *prefix, char *out, size_t len);
 
+/* The GNU build-id of @path as hex into @out; 0 or -ENOENT. */
+int elfsym__build_id(const char *path, char *out, size_t len);
+
 #endif /* CW_ELFSYM_H */

@@ -10,14 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "detect.h"
+#include "elfsym.h"
+#include "json.h"
 #include "events.h"
 #include "exporter.h"
 #include "model.h"
 #include "probes.h"
+#include "record.h"
 #include "report.h"
 #include "rules.h"
 #include "runtime.h"
@@ -50,6 +54,7 @@ static const char usage_main[] =
 	"  profiles  list the built-in runtime profiles\n"
 	"  probe     show which profile fits a process or executable, and where its\n"
 	"            probes go\n"
+	"  replay    run a recording (run --record) through the same analysis\n"
 	"  version   print the version\n"
 	"  help      print this help (cwatch <command> --help for a command's)\n"
 	"\n"
@@ -111,6 +116,10 @@ static const char usage_run[] =
 	"                          100); the rest are instance=\"_other\"\n"
 	"      --metrics-grace=SECONDS  gone targets stay exported this long (default 60)\n"
 	"\n"
+	"Recording:\n"
+	"      --record=FILE       keep every record in FILE (zlib, for cwatch replay)\n"
+	"      --record-max=BYTES  rotate FILE to FILE.1, FILE.2 ... past BYTES\n"
+	"\n"
 	"Output:\n"
 	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
 	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
@@ -150,6 +159,9 @@ struct run_opts {
 	struct detect_rules rules;	/* defaults, then --rules FILE */
 	bool enforce;			/* --enforce */
 	struct exporter_opts metrics;	/* --listen ... */
+	const char *rules_path;		/* --rules */
+	const char *record_path;	/* --record */
+	__u64 record_max;		/* --record-max, bytes; 0 = no rotation */
 };
 
 /* State of one `cwatch run`. */
@@ -162,6 +174,7 @@ struct collector {
 	struct runtime *runtime;
 	struct detect *detect;
 	struct exporter *exporter;	/* --listen */
+	struct record_writer *rec;	/* --record */
 	struct symbolizer *sym;		/* stacks of alerts and --heap sites */
 	struct site_seen {		/* per stack: its figures and what it reads as */
 		struct cw_site_key key;
@@ -206,6 +219,7 @@ static __s64 wall_offset_ns(void)
 }
 
 static int settle_runtime(struct collector *c, pid_t pid, const char *exe);
+static void target_json_desc(struct json *j, pid_t pid);
 
 /* --heap: re-read @pid's mappings, at most every 100 ms, so stacks of short-lived targets resolve. */
 static void maps_refresh(struct collector *c, pid_t pid, __u64 now)
@@ -221,23 +235,50 @@ static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now);
 static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u64 now);
 
 /* Every record, from the kernel or from us, goes through here: model, then output. */
+/*
+ * The analysis, the same for a live run and a replay: the model, then the
+ * output, then the detectors and their verdicts; CW_REC_TICK prints the
+ * periodic view and CW_REC_END the summary. Returns the target index.
+ */
+static int analyse(struct model *m, struct detect *d, struct report *r, const void *rec,
+		   size_t len)
+{
+	const struct cw_hdr *hd = rec;
+	int idx;
+
+	if (hd->type == CW_REC_TICK) {
+		report__interval(r, m, hd->ts);
+		return -ENOENT;
+	}
+	if (hd->type == CW_REC_END) {
+		report__summary(r, m, hd->ts);
+		return -ENOENT;
+	}
+	idx = model__apply(m, rec, len);
+	if (idx == -ENOMEM)
+		return idx;
+	report__record(r, m, rec, idx);
+	if (d) {
+		int n = detect__apply(d, m, rec, len);
+
+		for (size_t i = detect__count(d) - (size_t)(n > 0 ? n : 0); i < detect__count(d); i++)
+			report__verdict(r, m, detect__get(d, i));
+	}
+	return idx;
+}
+
 static int deliver(void *ctx, const void *rec, size_t len)
 {
 	struct collector *c = ctx;
-	int idx = model__apply(c->model, rec, len);
+	int idx;
 
+	if (c->rec && record_writer__add(c->rec, rec, len) == -ENOSPC)
+		cw_warn("recording: disk full");
+	idx = analyse(c->model, c->detect, c->report, rec, len);
 	if (idx == -ENOMEM) {
 		cw_err("out of memory in the instance model");
 		stop_flag = 1;
 		return -ENOMEM;
-	}
-	report__record(c->report, c->model, rec, idx);
-	if (c->detect) {
-		int n = detect__apply(c->detect, c->model, rec, len);
-
-		for (size_t i = detect__count(c->detect) - (size_t)(n > 0 ? n : 0);
-		     i < detect__count(c->detect); i++)
-			report__verdict(c->report, c->model, detect__get(c->detect, i));
 	}
 	if (idx >= 0 && c->started) {
 		const struct cw_hdr *h = rec;
@@ -640,6 +681,105 @@ static int settle_runtime(struct collector *c, pid_t pid, const char *exe)
 	return pi;
 }
 
+/*
+ * --record: the file, its header (what a replay needs, and a description for
+ * people), and first the rules in force, so a replay decides with them.
+ */
+static int start_recording(struct collector *c, __u64 start_ts, __s64 wall_offset)
+{
+	const struct run_opts *o = c->o;
+	struct record_header h = { .start_ts = start_ts, .wall_offset = wall_offset,
+				   .flags = o->probe.heap_sample ? RECORD_F_HEAP : 0 };
+	struct cw_rec_rules *rr = calloc(1, sizeof(*rr));
+	struct utsname u;
+	struct json j;
+	char when[32];
+	time_t now = time(NULL);
+
+	if (!rr) {
+		cw_err("out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < RECORD_PROFILES && c->profile_name_ptrs[i]; i++) {
+		util__strlcpy(h.profile[i], c->profile_name_ptrs[i], sizeof(h.profile[i]));
+		h.nprofiles = (__u32)i + 1;
+	}
+	uname(&u);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	json__init(&j);
+	json__str(&j, "host", u.nodename);
+	json__str(&j, "kernel", u.release);
+	json__str(&j, "cwatch", CWATCH_VERSION);
+	json__str(&j, "start", when);
+	json__str(&j, "rules", o->rules_path ? o->rules_path : "defaults");
+	json__arr(&j, "profiles");
+	for (__u32 i = 0; i < h.nprofiles; i++)
+		json__str(&j, NULL, h.profile[i]);
+	json__close(&j, ']');
+	json__arr(&j, "targets");
+	for (int i = 0; i < o->npids; i++)
+		target_json_desc(&j, o->pids[i]);
+	json__close(&j, ']');
+	if (o->argv)
+		json__str(&j, "command", o->argv[0]);
+	json__end(&j);
+	c->rec = record_writer__new(o->record_path, &h, json__text(&j), o->record_max);
+	json__free(&j);
+	if (!c->rec) {
+		cw_err("recording to %s failed: %s", o->record_path, strerror(errno));
+		free(rr);
+		return -errno;
+	}
+	rr->h.type = CW_REC_RULES;
+	rr->h.size = sizeof(*rr);
+	rr->h.ts = start_ts;
+	if (o->rules_path) {
+		FILE *f = fopen(o->rules_path, "re");
+
+		if (f) {
+			rr->len = (__u32)fread(rr->text, 1, sizeof(rr->text) - 1, f);
+			fclose(f);
+		}
+	}
+	deliver(c, rr, sizeof(*rr));
+	free(rr);
+	return 0;
+}
+
+/* A target and the binaries it maps, with build-ids, for a recording's header. */
+static void target_json_desc(struct json *j, pid_t pid)
+{
+	char path[64], line[4608], exe[4096] = "", last[4096] = "", id[48];
+	FILE *f;
+
+	json__obj(j, NULL);
+	json__u64(j, "pid", (__u64)pid);
+	if (!target__exe(pid, exe, sizeof(exe)))
+		json__str(j, "exe", exe);
+	json__arr(j, "binaries");
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *file = strchr(line, '/'), full[4200];
+
+		if (!file || !strstr(line, " r-xp "))
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		if (!strcmp(file, last))
+			continue;
+		util__strlcpy(last, file, sizeof(last));
+		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, file);
+		json__obj(j, NULL);
+		json__str(j, "path", file);
+		json__str(j, "build_id", elfsym__build_id(full, id, sizeof(id)) ? "" : id);
+		json__close(j, '}');
+	}
+	if (f)
+		fclose(f);
+	json__close(j, ']');
+	json__close(j, '}');
+}
+
 /* Did the user name the runtime (so a misfit is an error, not a guess that failed)? */
 static bool explicit_runtime(const struct run_opts *o)
 {
@@ -728,6 +868,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "web-config", required_argument, NULL, 'W' },
 		{ "metrics-max-instances", required_argument, NULL, 'X' },
 		{ "metrics-grace", required_argument, NULL, 'G' },
+		{ "record", required_argument, NULL, 'o' },
+		{ "record-max", required_argument, NULL, 'm' },
 		{},
 	};
 	__u64 v;
@@ -847,6 +989,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 				cw_err("--rules: %s", err);
 				return 1;
 			}
+			o->rules_path = optarg;
 			break;
 		}
 		case 'E':
@@ -854,6 +997,15 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'L':
 			o->metrics.listen = optarg;
+			break;
+		case 'o':
+			o->record_path = optarg;
+			break;
+		case 'm':
+			if (util__parse_bytes(optarg, &o->record_max) || o->record_max < (64 << 10)) {
+				cw_err("--record-max: '%s' is not a byte count of at least 64K", optarg);
+				return 2;
+			}
 			break;
 		case 'W':
 			o->metrics.web_config = optarg;
@@ -880,7 +1032,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->probe.heap_sample = v;
 			break;
 		default:
-			if (optopt && strchr("pcidrRTMSBFPQuLWXG", optopt))
+			if (optopt && strchr("pcidrRTMSBFPQuLWXGom", optopt))
 				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
 				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
@@ -898,6 +1050,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	o->probe.match = o->match.ncomm || o->match.nexe;
 	o->probe.host_slow_ns = o->rules.rule[CW_RULE_HOST_SLOW].enabled ? o->rules.host_slow_ns : 0;
+	if (o->record_max && !o->record_path) {
+		cw_err("--record-max goes with --record (see cwatch run --help)");
+		return 2;
+	}
 	if (o->metrics.web_config && !o->metrics.listen) {
 		cw_err("--web-config goes with --listen (see cwatch run --help)");
 		return 2;
@@ -911,6 +1067,14 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			o->probe.enforce |= 1u << k;
 	}
 	return 0;
+}
+
+/* A header-only record that drives the view: CW_REC_TICK, CW_REC_END. */
+static void marker(struct collector *c, __u16 type, __u64 ts)
+{
+	struct cw_hdr h = { .type = type, .size = sizeof(h), .ts = ts };
+
+	deliver(c, &h, sizeof(h));
 }
 
 /* --listen: the metrics scrapes get from now on. */
@@ -949,8 +1113,11 @@ static void collect(struct collector *c, pid_t launched)
 			break;
 		if (now >= next) {
 			snapshot(c, now);
-			report__interval(c->report, c->model, now);
+			marker(c, CW_REC_TICK, now);
 			publish(c, now);
+			if (c->rec && record_writer__flush(c->rec))
+				cw_err("recording to %s failed: %s", o->record_path,
+				       strerror(-record_writer__flush(c->rec)));
 			next += o->interval_ns;
 			if (next <= now)
 				next = now + o->interval_ns;
@@ -1031,6 +1198,8 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	report__set_verdicts(c.report, c.detect);
+	if (o.record_path && start_recording(&c, ro.start_ts, ro.wall_offset))
+		goto out;
 	if (o.metrics.listen) {
 		c.exporter = exporter__new(&o.metrics);
 		if (!c.exporter && errno == EINVAL)
@@ -1110,11 +1279,20 @@ static int cmd_run(int argc, char **argv)
 		cw_info("watching %zu target%s; Ctrl-C stops", model__nr_live(c.model),
 			model__nr_live(c.model) == 1 ? "" : "s");
 	collect(&c, launch.pid);
-	report__summary(c.report, c.model, mono_ns());
+	marker(&c, CW_REC_END, mono_ns());
 	ret = 0;
+	if (c.rec) {
+		err = record_writer__close(c.rec);
+		c.rec = NULL;
+		if (err) {
+			cw_err("recording to %s failed: %s", o.record_path, strerror(-err));
+			ret = 1;
+		}
+	}
 out:
 	if (launch.go_fd >= 0)
 		target__abort(&launch);
+	record_writer__close(c.rec);
 	exporter__free(c.exporter);
 	events__free(c.events);
 	symbolize__free(c.sym);
@@ -1261,6 +1439,163 @@ static int cmd_probe(int argc, char **argv)
 	return 0;
 }
 
+static const char usage_replay[] =
+	"cwatch replay: run a recording through the same analysis, with the same verdicts\n"
+	"\n"
+	"Usage: cwatch replay [options] FILE\n"
+	"\n"
+	"  -j, --json              JSON lines instead of the table\n"
+	"      --from=SECONDS      print only what happened from SECONDS after the start\n"
+	"      --to=SECONDS        ... and up to SECONDS after the start\n"
+	"      --instance=N        print only instance N's records and verdicts\n"
+	"  -h, --help              print this help\n"
+	"\n"
+	"The output is what the live run printed (the summary covers everything). A\n"
+	"recording cut short (a crash) is read up to its last whole chunk, and cwatch\n"
+	"says where it stops; a damaged one is an error naming the offset.\n"
+	"\n"
+	"Examples:\n"
+	"  cwatch replay node.cwr\n"
+	"  cwatch replay --json --instance 2 node.cwr\n";
+
+/* `cwatch replay`: the recording's records through analyse(), as the live run did. */
+static int cmd_replay(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "instance", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct report_opts ro = { .out = stdout };
+	struct detect_rules rules;
+	struct record_reader *rr;
+	struct model *m = NULL;
+	struct detect *d = NULL;
+	struct report *r = NULL;
+	const struct record_header *h;
+	const char *names[RECORD_PROFILES];
+	__u64 from = 0, to = ~0ULL, v, last = 0;
+	__u32 inst = 0;
+	char err[512];
+	int opt, n, ret = 1;
+	bool ended = false;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			ro.json = true;
+			util_json_errors = true;
+			break;
+		case 'f':
+		case 't':
+			if (!strcmp(optarg, "0"))
+				v = 0;
+			else if (util__parse_seconds(optarg, &v)) {
+				cw_err("--%s: '%s' is not a number of seconds", opt == 'f' ? "from" : "to",
+				       optarg);
+				return 2;
+			}
+			*(opt == 'f' ? &from : &to) = v;
+			break;
+		case 'n':
+			if (util__parse_u64(optarg, 1, UINT32_MAX, &v)) {
+				cw_err("--instance: '%s' is not an instance number", optarg);
+				return 2;
+			}
+			inst = (__u32)v;
+			break;
+		case 'h':
+			fputs(usage_replay, stdout);
+			return 0;
+		default:
+			cw_err("unknown option or missing value: '%s' (see cwatch replay --help)",
+			       argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		cw_err("give one recording (see cwatch replay --help)");
+		return 2;
+	}
+	rr = record_reader__open(argv[optind], err, sizeof(err));
+	if (!rr) {
+		cw_err("%s", err);
+		return 1;
+	}
+	h = record_reader__header(rr);
+	for (__u32 i = 0; i < h->nprofiles; i++)
+		names[i] = h->profile[i];
+	ro.start_ts = h->start_ts;
+	ro.wall_offset = h->wall_offset;
+	ro.profile_names = names;
+	ro.nprofiles = (int)h->nprofiles;
+	m = model__new();
+	r = report__new(&ro);
+	detect__defaults(&rules);
+	if (!m || !r) {
+		cw_err("out of memory");
+		goto out;
+	}
+	report__set_filter(r, h->start_ts + from, to == ~0ULL ? ~0ULL : h->start_ts + to, inst);
+	report__set_heap(r, h->flags & RECORD_F_HEAP);
+	for (;;) {
+		const void *rec;
+		size_t len;
+
+		n = record_reader__next(rr, &rec, &len, err, sizeof(err));
+		if (n <= 0)
+			break;
+		if (((const struct cw_hdr *)rec)->type == CW_REC_RULES && !d) {
+			const struct cw_rec_rules *rl = rec;
+			char perr[512];
+
+			/* the rules the live run decided with (it comes first) */
+			if (len >= sizeof(*rl) && rl->len && rl->len < sizeof(rl->text) &&
+			    rules__parse(rl->text, rl->len, "recorded rules", &rules, perr,
+					 sizeof(perr)))
+				cw_warn("%s; replaying with the default rules", perr);
+		}
+		if (!d) {
+			d = detect__new(&rules);
+			if (!d) {
+				cw_err("out of memory");
+				goto out;
+			}
+			report__set_verdicts(r, d);
+		}
+		last = ((const struct cw_hdr *)rec)->ts > last ? ((const struct cw_hdr *)rec)->ts : last;
+		ended |= ((const struct cw_hdr *)rec)->type == CW_REC_END;
+		if (analyse(m, d, r, rec, len) == -ENOMEM) {
+			cw_err("out of memory in the instance model");
+			goto out;
+		}
+	}
+	ret = 0;
+	if (n < 0) {
+		bool cut = strstr(err, "cut short") != NULL;
+
+		/* a crash leaves a file cut short: what came before it is all there is */
+		if (cut)
+			cw_warn("%s: %s", argv[optind], err);
+		else
+			cw_err("%s: %s", argv[optind], err);
+		ret = cut ? 0 : 1;
+	}
+	if (!ended)
+		report__summary(r, m, last);
+out:
+	detect__free(d);
+	report__free(r);
+	model__free(m);
+	record_reader__close(rr);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
@@ -1275,6 +1610,8 @@ int main(int argc, char **argv)
 		return cmd_profiles(argc - 1, argv + 1);
 	if (!strcmp(cmd, "probe"))
 		return cmd_probe(argc - 1, argv + 1);
+	if (!strcmp(cmd, "replay"))
+		return cmd_replay(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("cwatch %s (ABI %d)\n", CWATCH_VERSION, CW_ABI_VERSION);
 		return 0;

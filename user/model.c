@@ -48,6 +48,9 @@ static size_t rec_size(__u16 type)
 	case CW_EV_MEMORY: return sizeof(struct cw_ev_memory);
 	case CW_REC_RUNTIME: return sizeof(struct cw_rec_runtime);
 	case CW_REC_STACK: return sizeof(struct cw_rec_stack);
+	case CW_REC_TICK:
+	case CW_REC_END: return sizeof(struct cw_hdr);
+	case CW_REC_RULES: return sizeof(struct cw_rec_rules);
 	default: return 0;
 	}
 }
@@ -589,6 +592,10 @@ int model__apply(struct model *m, const void *rec, size_t len)
 	case CW_REC_STACK:
 		m->stack[m->nstack++ % MODEL_STACKS] = *(const struct cw_rec_stack *)rec;
 		return -ENOENT;
+	case CW_REC_TICK:
+	case CW_REC_END:
+	case CW_REC_RULES:
+		return -ENOENT;	/* for the report and the replay, not the model */
 	case CW_REC_SITE:
 	case CW_REC_THREAD_SITE: {
 		int err;

@@ -21,6 +21,8 @@
 
 struct report {
 	struct report_opts o;
+	__u64 from, to;			/* replay: print only this window (ns) */
+	__u32 inst;			/* replay: only this instance (its number), 0 = all */
 	bool heap;			/* --heap: "sites" is always there, empty or not */
 	const struct detect *detect;	/* verdicts for the summary */
 	struct json j;
@@ -156,7 +158,21 @@ struct report *report__new(const struct report_opts *o)
 	if (!r)
 		return NULL;
 	r->o = *o;
+	r->to = ~0ULL;
 	return r;
+}
+
+void report__set_filter(struct report *r, __u64 from, __u64 to, __u32 inst)
+{
+	r->from = from;
+	r->to = to;
+	r->inst = inst;
+}
+
+/* Does the filter let through something at @ts about instance number @seq (0: none)? */
+static bool shown(const struct report *r, __u64 ts, __u32 seq)
+{
+	return ts >= r->from && ts <= r->to && (!r->inst || seq == r->inst);
 }
 
 void report__set_profiles(struct report *r, const char *const *names, int n)
@@ -226,7 +242,10 @@ static void peak_json(struct report *r, const char *name, const char *tname,
 		      const struct cw_peak *p)
 {
 	json__u64(&r->j, name, p->value);
-	json__f64(&r->j, tname, rel(r, p->ts), 3);
+	if (p->ts)
+		json__f64(&r->j, tname, rel(r, p->ts), 3);
+	else
+		json__null(&r->j, tname);	/* never reached */
 }
 
 /* The figures of one target, shared by interval, exit and summary objects. */
@@ -308,6 +327,8 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 	if (idx < 0 || (size_t)idx >= m->n)
 		return;
 	t = &m->t[idx];
+	if (!shown(r, h->ts, m->last_inst >= 0 ? m->inst[m->last_inst].seq : 0))
+		return;
 	if (m->last_inst >= 0 && (h->type == CW_EV_INSTANCE_NEW || h->type == CW_EV_INSTANCE_END)) {
 		const struct model_instance *in = &m->inst[m->last_inst];
 		bool end = h->type == CW_EV_INSTANCE_END;
@@ -496,6 +517,20 @@ static bool table_shows(const struct model_target *t, __u64 now)
 void report__interval(struct report *r, const struct model *m, __u64 now)
 {
 	size_t rows = 0, hidden = 0;
+
+	if (now < r->from || now > r->to)
+		return;
+	if (r->inst) {
+		/* one instance: its own objects, no table */
+		for (size_t i = 0; r->o.json && i < m->ninst; i++) {
+			if (m->inst[i].state != MODEL_RUNNING || m->inst[i].seq != r->inst)
+				continue;
+			obj_begin(r, "instance", now);
+			instance_json(r, m, &m->inst[i]);
+			obj_emit(r);
+		}
+		return;
+	}
 
 	if (r->o.json) {
 		for (size_t i = 0; i < m->n; i++) {
@@ -782,6 +817,8 @@ void report__verdict(struct report *r, const struct model *m, const struct detec
 {
 	char who[64] = "";
 
+	if (!shown(r, v->ts, v->inst >= 0 && (size_t)v->inst < m->ninst ? m->inst[v->inst].seq : 0))
+		return;
 	if (r->o.json) {
 		obj_begin(r, v->kind < CW_RULE_NR ? "alert" : "verdict", v->ts);
 		verdict_json(r, m, v);

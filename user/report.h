@@ -32,6 +32,8 @@ struct detect_verdict;
 void report__verdict(struct report *r, const struct model *m, const struct detect_verdict *v);
 /* --heap is on: heap "sites" appear even when empty. */
 void report__set_heap(struct report *r, bool heap);
+/* Print only records from @from to @to (ns, monotonic) and, with @inst, about instance @inst. */
+void report__set_filter(struct report *r, __u64 from, __u64 to, __u32 inst);
 /* The verdicts so far, for the summary. */
 void report__set_verdicts(struct report *r, const struct detect *d);
 /* The periodic view at time @now (ns, monotonic). */

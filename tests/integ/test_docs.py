@@ -30,10 +30,11 @@ def test_readme_usage_is_run_help(env):
         "README.md's `cwatch run` block differs from `cwatch run --help`"
 
 
-def test_readme_shows_probe_help(env):
-    res = cw.run(env, ["probe", "--help"])
-    assert res.returncode == 0
-    assert "```\n" + res.stdout.rstrip("\n") + "\n```" in readme(env)
+def test_readme_shows_probe_and_replay_help(env):
+    for cmd in ("probe", "replay"):
+        res = cw.run(env, [cmd, "--help"])
+        assert res.returncode == 0
+        assert "```\n" + res.stdout.rstrip("\n") + "\n```" in readme(env), cmd
 
 
 def test_every_json_field_is_documented(env):

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""Recordings: a replay prints what the live run printed; damaged files say where."""
+
+import os
+import signal
+import struct
+import time
+
+import cw
+import util
+
+
+def record(env, args, path, fixture):
+    res = cw.run(env, ["run", *args, "--record", path, "--", *fixture], timeout=120)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def replay(env, path, *args):
+    return cw.run(env, ["replay", *args, path], timeout=60)
+
+
+def test_replay_json_is_identical(env):
+    """wasmer host with --heap: every JSON line of the replay equals the live run's."""
+    util.need_root()
+    path = os.path.join(env.artifacts, "wasmer.cwr")
+    live = record(env, ["--json", "--heap"], path, [cw.fixture(env, "wasmer_host")])
+    mine = [l for l in live.stdout.splitlines() if l.startswith('{"type"')]
+    res = replay(env, path, "--json")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == mine, "replay differs from the live run"
+    assert any('"type":"instance_new"' in l for l in mine) and '"sites"' in mine[-1]
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600", "recordings are the owner's"
+
+
+def test_replay_text_with_verdicts_is_identical(env):
+    """The demo host long enough for its leak verdict: the same table, lines and summary."""
+    util.need_root()
+    path = os.path.join(env.artifacts, "demo.cwr")
+    live = record(env, [], path, [cw.fixture(env, "demo_host"), "--seconds", "9", "--quiet"])
+    mine = [l for l in live.stdout.splitlines() if not l.startswith("{")]
+    res = replay(env, path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == mine
+    assert "leak.instance" in res.stdout
+    # filters: one instance, a window
+    res = replay(env, path, "--json", "--instance", "1")
+    ids = {cw_id for cw_id in (o.get("id") for o in util.read_json_lines(res.stdout)
+                               if o["type"] in ("instance", "instance_new", "verdict")) if cw_id}
+    assert ids == {1}, ids
+    res = replay(env, path, "--json", "--from", "2", "--to", "4")
+    ts = [o["t"] for o in util.read_json_lines(res.stdout) if o["type"] == "interval"]
+    assert ts and min(ts) >= 2 and max(ts) <= 4, ts
+
+
+def test_sigkill_mid_recording_replays_to_the_last_chunk(env):
+    util.need_root()
+    path = os.path.join(env.artifacts, "killed.cwr")
+    mon = cw.start(env, ["run", "--json", "--record", path, "--",
+                         cw.fixture(env, "demo_host"), "--seconds", "20", "--quiet"])
+    time.sleep(3.5)
+    mon.send_signal(signal.SIGKILL)
+    mon.wait(10)
+    size = os.path.getsize(path)
+    res = replay(env, path, "--json")
+    assert res.returncode == 0, res.stderr
+    objs = util.read_json_lines(res.stdout)
+    assert len(cw.of_type(objs, "interval")) >= 2, "the first seconds are there"
+    assert cw.summary(objs)["targets"] >= 1
+    # cut inside a chunk: read up to the last whole one, and say where it stops
+    with open(path, "r+b") as f:
+        f.truncate(size - 7)
+    res = replay(env, path, "--json")
+    assert res.returncode == 0, res.stderr
+    assert "cut short" in res.stderr and "at offset " in res.stderr, res.stderr
+    assert cw.summary(util.read_json_lines(res.stdout))["targets"] >= 1
+
+
+def write(env, name, data):
+    path = os.path.join(env.artifacts, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def test_bad_recordings_are_one_clear_error(env):
+    util.need_root()
+    good = os.path.join(env.artifacts, "good.cwr")
+    record(env, ["--json"], good, [cw.fixture(env, "memthreads"), "--mib", "4", "--hold", "0.2"])
+    with open(good, "rb") as f:
+        data = bytearray(f.read())
+    hdr = 8 + 4 + 4 + 8 + 8 + 4 + 4 + 16 * 32 + 4 + 4   # struct record_header
+    json_len = struct.unpack_from("<I", data, 36)[0]
+    chunk = hdr + json_len
+    cases = []
+    cases.append(("garbage", os.urandom(300), "at offset 0: not a cwatch recording"))
+    cases.append(("empty", b"", "at offset 0: not a cwatch recording"))
+    v = bytearray(data)
+    struct.pack_into("<I", v, 8, 99)
+    cases.append(("version", v, "at offset 8: recording format version 99"))
+    c = bytearray(data)
+    c[chunk + 40] ^= 0xFF   # a byte of compressed data
+    cases.append(("corrupt", c, f"at offset {chunk}: damaged: chunk checksum mismatch"))
+    h = bytearray(data)
+    struct.pack_into("<I", h, chunk + 4, 0xFFFFFFFF)   # raw_len
+    cases.append(("hostile", h, f"at offset {chunk}: damaged: chunk lengths out of range"))
+    j = bytearray(data)
+    struct.pack_into("<I", j, 36, 0x7FFFFFFF)   # json_len
+    cases.append(("hostile-json", j, "at offset 12: header fields out of range"))
+    for name, blob, msg in cases:
+        res = replay(env, write(env, name + ".cwr", blob))
+        lines = [l for l in res.stderr.splitlines() if l.strip()]
+        assert res.returncode == 1, (name, res.returncode, res.stderr)
+        assert len(lines) == 1 and msg in lines[0], (name, lines)
+    res = replay(env, "/nonexistent.cwr")
+    cw.one_error_line(res, 1, "/nonexistent.cwr: No such file or directory")
+
+
+def test_rotation_keeps_every_part_replayable(env):
+    util.need_root()
+    path = os.path.join(env.artifacts, "rot.cwr")
+    # 1500 short-lived children: targets, execs and exits that compress less well
+    record(env, ["--record-max", "64K", "--interval", "0.2"], path,
+           ["sh", "-c", "for i in $(seq 1500); do /bin/true; done"])
+    parts = [path] + [f"{path}.{i}" for i in range(1, 50) if os.path.exists(f"{path}.{i}")]
+    assert len(parts) >= 2, "64 KiB should have rotated at least once"
+    for p in parts:
+        assert os.path.getsize(p) < 1 << 20
+        res = replay(env, p, "--json")
+        assert res.returncode == 0, (p, res.stderr)
+
+
+def test_unwritable_recording_is_an_error(env):
+    util.need_root()
+    res = cw.run(env, ["run", "--record", "/nonexistent/dir/x.cwr", "--",
+                       cw.fixture(env, "memthreads"), "--hold", "0"])
+    cw.one_error_line(res, 1, "recording to /nonexistent/dir/x.cwr failed: No such file")
