@@ -37,7 +37,10 @@ enum cw_type {
 	CW_REC_THREAD_SITE = 69,	/* user space: where threads were created (struct cw_rec_site:
 				 * site.bytes = threads alive, site.samples = threads created) */
 	CW_REC_STACK = 70,	/* user space: a stack named, for the records after it that use it */
-	CW_TYPE_MAX = 71,
+	CW_REC_TICK = 71,	/* user space: a snapshot is complete: the periodic view (header only) */
+	CW_REC_END = 72,	/* user space: the run ended: the summary (header only) */
+	CW_REC_RULES = 73,	/* user space: the rule file in force (struct cw_rec_rules) */
+	CW_TYPE_MAX = 74,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
@@ -419,6 +422,14 @@ struct cw_rec_runtime {
 	__u32 profile;		/* index of the profile, as instance records name it */
 	__u32 pad;
 	char name[32];		/* the profile's name */
+};
+
+/* The rule file's text, so a replay decides with the same rules ("" = the defaults). */
+struct cw_rec_rules {
+	struct cw_hdr h;
+	__u32 len;		/* bytes of text */
+	__u32 pad;
+	char text[32768];
 };
 
 /* Drop counters: per-CPU array cw_drops, index = type * CW_DROP_NR + reason. */
