@@ -42,7 +42,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.c))
 
-.PHONY: all deps fixtures-go test unit integ demo bench lint clean install
+.PHONY: all deps fixtures-go test unit integ demo bench fuzz lint clean install
 .DELETE_ON_ERROR:
 
 all: $(OUT)/cwatch $(FIXTURES)
@@ -116,8 +116,20 @@ fixtures-go: | $(OUT)/fixtures
 	$(Q)bash scripts/go-fixtures.sh $(OUT)/fixtures
 
 # Every test, unit and integration; the last line is "N passed, N failed, N skipped".
-test: deps all fixtures-go $(OUT)/unit
+test: deps all fixtures-go $(OUT)/unit $(OUT)/fuzz_record
 	$(Q)python3 tests/run.py --build $(OUT)
+
+# libFuzzer on the recording reader (clang's runtime: Debian's libclang-rt-14-dev).
+$(OUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/record.h | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Wall -Wextra -Werror \
+		-Ibpf -Iuser tests/fuzz/fuzz_record.c user/record.c -lz -o $@
+
+# A longer fuzzing run than the test suite's; new finds go to the corpus.
+fuzz: $(OUT)/fuzz_record
+	$(Q)mkdir -p $(OUT)/fuzz-corpus && cp -n tests/fuzz/corpus/record/* $(OUT)/fuzz-corpus/
+	$(Q)$(OUT)/fuzz_record -max_total_time=$${FUZZ_SECONDS:-300} -max_len=65536 \
+		$(OUT)/fuzz-corpus tests/fuzz/corpus/record
 
 unit: $(OUT)/unit
 	$(Q)python3 tests/run.py --build $(OUT) --unit-only

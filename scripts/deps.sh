@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev libyaml-dev
-      libmicrohttpd-dev libssl-dev prometheus pkg-config make gcc libcap2-bin util-linux procps)
+      libmicrohttpd-dev libssl-dev prometheus libclang-rt-14-dev chromium pkg-config make gcc libcap2-bin util-linux procps)
 
 missing=()
 for p in "${pkgs[@]}"; do

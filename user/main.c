@@ -19,6 +19,7 @@
 #include "json.h"
 #include "events.h"
 #include "exporter.h"
+#include "html.h"
 #include "model.h"
 #include "probes.h"
 #include "record.h"
@@ -55,6 +56,7 @@ static const char usage_main[] =
 	"  probe     show which profile fits a process or executable, and where its\n"
 	"            probes go\n"
 	"  replay    run a recording (run --record) through the same analysis\n"
+	"  report    an HTML page, or folded stacks, from a recording\n"
 	"  version   print the version\n"
 	"  help      print this help (cwatch <command> --help for a command's)\n"
 	"\n"
@@ -1458,6 +1460,191 @@ static const char usage_replay[] =
 	"  cwatch replay node.cwr\n"
 	"  cwatch replay --json --instance 2 node.cwr\n";
 
+/*
+ * Every record of @rr through analyse() (the rule file recorded first sets
+ * the rules), and into @pg's timelines if given; the summary at the end.
+ * 0, or 1 for a damaged file (a file cut short is only a warning).
+ */
+static int replay_records(struct record_reader *rr, const char *path, struct model *m,
+			  struct detect **dp, struct report *r, struct page *pg)
+{
+	struct detect_rules rules;
+	__u64 last = 0;
+	bool ended = false;
+	char err[512];
+	int n, ret = 0;
+
+	detect__defaults(&rules);
+	for (;;) {
+		const void *rec;
+		const struct cw_hdr *hd;
+		size_t len;
+
+		n = record_reader__next(rr, &rec, &len, err, sizeof(err));
+		if (n <= 0)
+			break;
+		hd = rec;
+		if (hd->type == CW_REC_RULES && !*dp) {
+			const struct cw_rec_rules *rl = rec;
+			char perr[512];
+
+			/* the rules the live run decided with (it comes first) */
+			if (len >= sizeof(*rl) && rl->len && rl->len < sizeof(rl->text) &&
+			    rules__parse(rl->text, rl->len, "recorded rules", &rules, perr,
+					 sizeof(perr)))
+				cw_warn("%s; replaying with the default rules", perr);
+		}
+		if (!*dp) {
+			*dp = detect__new(&rules);
+			if (!*dp) {
+				cw_err("out of memory");
+				return 1;
+			}
+			report__set_verdicts(r, *dp);
+		}
+		last = hd->ts > last ? hd->ts : last;
+		ended |= hd->type == CW_REC_END;
+		if (analyse(m, *dp, r, rec, len) == -ENOMEM) {
+			cw_err("out of memory in the instance model");
+			return 1;
+		}
+		if (pg)
+			page__sample(pg, m, rec);
+	}
+	if (n < 0) {
+		bool cut = strstr(err, "cut short") != NULL;
+
+		/* a crash leaves a file cut short: what came before it is all there is */
+		if (cut)
+			cw_warn("%s: %s", path, err);
+		else
+			cw_err("%s: %s", path, err);
+		ret = cut ? 0 : 1;
+	}
+	if (!ended)
+		report__summary(r, m, last);
+	return ret;
+}
+
+static const char usage_report[] =
+	"cwatch report: an HTML page, or folded stacks, from a recording\n"
+	"\n"
+	"Usage: cwatch report [options] FILE\n"
+	"\n"
+	"  -o, --output=PAGE       write the page to PAGE (default: FILE.html)\n"
+	"      --folded            write folded stacks of the heap sites to stdout instead,\n"
+	"                          for flamegraph.pl, speedscope, inferno\n"
+	"  -h, --help              print this help\n"
+	"\n"
+	"The page is one self-contained file (inline SVG, no scripts, no network):\n"
+	"memory and thread timelines per target and instance with peaks and verdicts\n"
+	"marked, a flame graph of where memory grew (recordings made with --heap), the\n"
+	"verdicts and the sandbox-escape events with their stacks.\n"
+	"\n"
+	"Examples:\n"
+	"  cwatch report node.cwr\n"
+	"  cwatch report --folded node.cwr | flamegraph.pl > leaks.svg\n";
+
+/* `cwatch report`: replay quietly, then write the page or the folded stacks. */
+static int cmd_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "folded", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct report_opts ro = {};
+	struct record_reader *rr;
+	struct model *m = NULL;
+	struct detect *d = NULL;
+	struct report *r = NULL;
+	struct page *pg = NULL;
+	const struct record_header *h;
+	const char *names[RECORD_PROFILES], *out = NULL;
+	char err[512], page[4096];
+	bool folded = false;
+	FILE *f;
+	int opt, ret = 1;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'F':
+			folded = true;
+			break;
+		case 'h':
+			fputs(usage_report, stdout);
+			return 0;
+		default:
+			cw_err("unknown option or missing value: '%s' (see cwatch report --help)",
+			       argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		cw_err("give one recording (see cwatch report --help)");
+		return 2;
+	}
+	rr = record_reader__open(argv[optind], err, sizeof(err));
+	if (!rr) {
+		cw_err("%s", err);
+		return 1;
+	}
+	h = record_reader__header(rr);
+	for (__u32 i = 0; i < h->nprofiles; i++)
+		names[i] = h->profile[i];
+	ro.out = fopen("/dev/null", "we");
+	ro.json = true;
+	ro.start_ts = h->start_ts;
+	ro.wall_offset = h->wall_offset;
+	ro.profile_names = names;
+	ro.nprofiles = (int)h->nprofiles;
+	m = model__new();
+	r = ro.out ? report__new(&ro) : NULL;
+	pg = page__new();
+	if (!m || !r || !pg) {
+		cw_err("out of memory");
+		goto out;
+	}
+	if (replay_records(rr, argv[optind], m, &d, r, pg))
+		goto out;
+	if (folded) {
+		page__folded(stdout, m);
+		ret = 0;
+		goto out;
+	}
+	snprintf(page, sizeof(page), "%s", out ? out : argv[optind]);
+	if (!out)
+		strncat(page, ".html", sizeof(page) - strlen(page) - 1);
+	f = fopen(page, "we");
+	if (!f) {
+		cw_err("writing %s failed: %s", page, strerror(errno));
+		goto out;
+	}
+	page__write(pg, f, m, d, "cwatch report", record_reader__json(rr), h->start_ts,
+		    h->wall_offset);
+	if (fclose(f)) {
+		cw_err("writing %s failed: %s", page, strerror(errno));
+		goto out;
+	}
+	cw_info("wrote %s", page);
+	ret = 0;
+out:
+	page__free(pg);
+	detect__free(d);
+	report__free(r);
+	if (ro.out)
+		fclose(ro.out);
+	model__free(m);
+	record_reader__close(rr);
+	return ret;
+}
+
 /* `cwatch replay`: the recording's records through analyse(), as the live run did. */
 static int cmd_replay(int argc, char **argv)
 {
@@ -1470,18 +1657,16 @@ static int cmd_replay(int argc, char **argv)
 		{},
 	};
 	struct report_opts ro = { .out = stdout };
-	struct detect_rules rules;
 	struct record_reader *rr;
 	struct model *m = NULL;
 	struct detect *d = NULL;
 	struct report *r = NULL;
 	const struct record_header *h;
 	const char *names[RECORD_PROFILES];
-	__u64 from = 0, to = ~0ULL, v, last = 0;
+	__u64 from = 0, to = ~0ULL, v;
 	__u32 inst = 0;
 	char err[512];
-	int opt, n, ret = 1;
-	bool ended = false;
+	int opt, ret = 1;
 
 	optind = 1;
 	opterr = 0;
@@ -1536,58 +1721,13 @@ static int cmd_replay(int argc, char **argv)
 	ro.nprofiles = (int)h->nprofiles;
 	m = model__new();
 	r = report__new(&ro);
-	detect__defaults(&rules);
 	if (!m || !r) {
 		cw_err("out of memory");
 		goto out;
 	}
 	report__set_filter(r, h->start_ts + from, to == ~0ULL ? ~0ULL : h->start_ts + to, inst);
 	report__set_heap(r, h->flags & RECORD_F_HEAP);
-	for (;;) {
-		const void *rec;
-		size_t len;
-
-		n = record_reader__next(rr, &rec, &len, err, sizeof(err));
-		if (n <= 0)
-			break;
-		if (((const struct cw_hdr *)rec)->type == CW_REC_RULES && !d) {
-			const struct cw_rec_rules *rl = rec;
-			char perr[512];
-
-			/* the rules the live run decided with (it comes first) */
-			if (len >= sizeof(*rl) && rl->len && rl->len < sizeof(rl->text) &&
-			    rules__parse(rl->text, rl->len, "recorded rules", &rules, perr,
-					 sizeof(perr)))
-				cw_warn("%s; replaying with the default rules", perr);
-		}
-		if (!d) {
-			d = detect__new(&rules);
-			if (!d) {
-				cw_err("out of memory");
-				goto out;
-			}
-			report__set_verdicts(r, d);
-		}
-		last = ((const struct cw_hdr *)rec)->ts > last ? ((const struct cw_hdr *)rec)->ts : last;
-		ended |= ((const struct cw_hdr *)rec)->type == CW_REC_END;
-		if (analyse(m, d, r, rec, len) == -ENOMEM) {
-			cw_err("out of memory in the instance model");
-			goto out;
-		}
-	}
-	ret = 0;
-	if (n < 0) {
-		bool cut = strstr(err, "cut short") != NULL;
-
-		/* a crash leaves a file cut short: what came before it is all there is */
-		if (cut)
-			cw_warn("%s: %s", argv[optind], err);
-		else
-			cw_err("%s: %s", argv[optind], err);
-		ret = cut ? 0 : 1;
-	}
-	if (!ended)
-		report__summary(r, m, last);
+	ret = replay_records(rr, argv[optind], m, &d, r, NULL);
 out:
 	detect__free(d);
 	report__free(r);
@@ -1612,6 +1752,8 @@ int main(int argc, char **argv)
 		return cmd_probe(argc - 1, argv + 1);
 	if (!strcmp(cmd, "replay"))
 		return cmd_replay(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("cwatch %s (ABI %d)\n", CWATCH_VERSION, CW_ABI_VERSION);
 		return 0;

@@ -187,6 +187,7 @@ struct record_reader {
 	char *json;
 	__u64 off;		/* bytes read so far */
 	unsigned char *raw, *comp;
+	size_t raw_cap, comp_cap;	/* grown to the chunks seen, within the caps */
 	size_t raw_len, pos;
 };
 
@@ -239,12 +240,6 @@ static struct record_reader *reader_start(FILE *f, char *err, size_t errlen)
 	for (int i = 0; i < RECORD_PROFILES; i++)
 		r->h.profile[i][31] = '\0';
 	r->off = sizeof(r->h) + r->h.json_len;
-	r->raw = malloc(RECORD_CHUNK_MAX);
-	r->comp = malloc(compressBound(RECORD_CHUNK_MAX));
-	if (!r->raw || !r->comp) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
 	return r;
 fail:
 	record_reader__close(r);
@@ -306,6 +301,24 @@ static int next_chunk(struct record_reader *r, char *err, size_t errlen)
 	if (!c.raw_len || c.raw_len > RECORD_CHUNK_MAX || !c.comp_len ||
 	    c.comp_len > compressBound(RECORD_CHUNK_MAX))
 		return say(err, errlen, r->off, "damaged: chunk lengths out of range");
+	/* the lengths are checked against the caps above: grow to them, no further */
+	if (c.comp_len > r->comp_cap) {
+		unsigned char *n = realloc(r->comp, c.comp_len);
+
+		if (!n)
+			return say(err, errlen, r->off, "out of memory");
+		r->comp = n;
+		r->comp_cap = c.comp_len;
+	}
+	if (c.raw_len > r->raw_cap) {
+		unsigned char *n = realloc(r->raw, c.raw_len);
+
+		if (!n)
+			return say(err, errlen, r->off, "out of memory");
+		r->raw = n;
+		r->raw_cap = c.raw_len;
+	}
+	raw = c.raw_len;
 	if (fread(r->comp, 1, c.comp_len, r->f) != c.comp_len)
 		return say(err, errlen, r->off, "cut short inside a chunk; the recording is whole "
 			   "up to here");

@@ -31,7 +31,7 @@ def test_readme_usage_is_run_help(env):
 
 
 def test_readme_shows_probe_and_replay_help(env):
-    for cmd in ("probe", "replay"):
+    for cmd in ("probe", "replay", "report"):
         res = cw.run(env, [cmd, "--help"])
         assert res.returncode == 0
         assert "```\n" + res.stdout.rstrip("\n") + "\n```" in readme(env), cmd
