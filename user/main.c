@@ -722,8 +722,16 @@ static int start_recording(struct collector *c, __u64 start_ts, __s64 wall_offse
 	for (int i = 0; i < o->npids; i++)
 		target_json_desc(&j, o->pids[i]);
 	json__close(&j, ']');
-	if (o->argv)
+	if (o->argv) {
+		char exe[4096], id[48];
+
 		json__str(&j, "command", o->argv[0]);
+		if (!target__which(o->argv[0], exe, sizeof(exe))) {
+			json__str(&j, "command_path", exe);
+			json__str(&j, "command_build_id",
+				  elfsym__build_id(exe, id, sizeof(id)) ? "" : id);
+		}
+	}
 	json__end(&j);
 	c->rec = record_writer__new(o->record_path, &h, json__text(&j), o->record_max);
 	json__free(&j);
@@ -1099,7 +1107,8 @@ static void publish(struct collector *c, __u64 now)
 static void collect(struct collector *c, pid_t launched)
 {
 	const struct run_opts *o = c->o;
-	__u64 start = mono_ns(), next = start + o->interval_ns, now;
+	__u64 start = mono_ns(), next = start + o->interval_ns, now, flushed = start;
+	bool rec_failed = false;
 
 	while (!stop_flag) {
 		int n = events__poll(c->events, 10);
@@ -1113,13 +1122,19 @@ static void collect(struct collector *c, pid_t launched)
 		now = mono_ns();
 		if (o->duration_ns && now - start >= o->duration_ns)
 			break;
+		/* a recording loses at most a second to a crash, whatever the interval */
+		if (c->rec && now - flushed >= 1000000000ULL) {
+			int e = record_writer__flush(c->rec);
+
+			if (e && !rec_failed)
+				cw_err("recording to %s failed: %s", o->record_path, strerror(-e));
+			rec_failed |= e != 0;
+			flushed = now;
+		}
 		if (now >= next) {
 			snapshot(c, now);
 			marker(c, CW_REC_TICK, now);
 			publish(c, now);
-			if (c->rec && record_writer__flush(c->rec))
-				cw_err("recording to %s failed: %s", o->record_path,
-				       strerror(-record_writer__flush(c->rec)));
 			next += o->interval_ns;
 			if (next <= now)
 				next = now + o->interval_ns;
