@@ -1541,6 +1541,31 @@ static int replay_records(struct record_reader *rr, const char *path, struct mod
 	return ret;
 }
 
+/*
+ * Open recording @path for replay or report: @ro gets its times and profile
+ * names (kept in @names). NULL after printing why it cannot be read.
+ */
+static struct record_reader *replay_open(const char *path, struct report_opts *ro,
+					 const char **names)
+{
+	char err[512];
+	struct record_reader *rr = record_reader__open(path, err, sizeof(err));
+	const struct record_header *h;
+
+	if (!rr) {
+		cw_err("%s", err);
+		return NULL;
+	}
+	h = record_reader__header(rr);
+	for (__u32 i = 0; i < h->nprofiles; i++)
+		names[i] = h->profile[i];
+	ro->start_ts = h->start_ts;
+	ro->wall_offset = h->wall_offset;
+	ro->profile_names = names;
+	ro->nprofiles = (int)h->nprofiles;
+	return rr;
+}
+
 static const char usage_report[] =
 	"cwatch report: an HTML page, or folded stacks, from a recording\n"
 	"\n"
@@ -1577,7 +1602,7 @@ static int cmd_report(int argc, char **argv)
 	struct page *pg = NULL;
 	const struct record_header *h;
 	const char *names[RECORD_PROFILES], *out = NULL;
-	char err[512], page[4096];
+	char page[4096];
 	bool folded = false;
 	FILE *f;
 	int opt, ret = 1;
@@ -1605,20 +1630,13 @@ static int cmd_report(int argc, char **argv)
 		cw_err("give one recording (see cwatch report --help)");
 		return 2;
 	}
-	rr = record_reader__open(argv[optind], err, sizeof(err));
-	if (!rr) {
-		cw_err("%s", err);
+	rr = replay_open(argv[optind], &ro, names);
+	if (!rr)
 		return 1;
-	}
 	h = record_reader__header(rr);
-	for (__u32 i = 0; i < h->nprofiles; i++)
-		names[i] = h->profile[i];
+	/* the analysis runs as in a replay; only the page is written */
 	ro.out = fopen("/dev/null", "we");
 	ro.json = true;
-	ro.start_ts = h->start_ts;
-	ro.wall_offset = h->wall_offset;
-	ro.profile_names = names;
-	ro.nprofiles = (int)h->nprofiles;
 	m = model__new();
 	r = ro.out ? report__new(&ro) : NULL;
 	pg = page__new();
@@ -1680,7 +1698,6 @@ static int cmd_replay(int argc, char **argv)
 	const char *names[RECORD_PROFILES];
 	__u64 from = 0, to = ~0ULL, v;
 	__u32 inst = 0;
-	char err[512];
 	int opt, ret = 1;
 
 	optind = 1;
@@ -1722,18 +1739,10 @@ static int cmd_replay(int argc, char **argv)
 		cw_err("give one recording (see cwatch replay --help)");
 		return 2;
 	}
-	rr = record_reader__open(argv[optind], err, sizeof(err));
-	if (!rr) {
-		cw_err("%s", err);
+	rr = replay_open(argv[optind], &ro, names);
+	if (!rr)
 		return 1;
-	}
 	h = record_reader__header(rr);
-	for (__u32 i = 0; i < h->nprofiles; i++)
-		names[i] = h->profile[i];
-	ro.start_ts = h->start_ts;
-	ro.wall_offset = h->wall_offset;
-	ro.profile_names = names;
-	ro.nprofiles = (int)h->nprofiles;
 	m = model__new();
 	r = report__new(&ro);
 	if (!m || !r) {
