@@ -146,6 +146,9 @@ lint: all
 
 install: $(OUT)/cwatch
 	install -D -m 0755 $(OUT)/cwatch $(DESTDIR)$(PREFIX)/sbin/cwatch
+	install -D -m 0644 man/cwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/cwatch.8
+	sed 's|/usr/local/sbin/cwatch|$(PREFIX)/sbin/cwatch|' scripts/systemd/cwatch.service | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(PREFIX)/lib/systemd/system/cwatch.service
 
 clean:
 	rm -rf $(OUT)

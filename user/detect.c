@@ -136,6 +136,11 @@ struct detect *detect__new(const struct detect_rules *rules)
 	return d;
 }
 
+void detect__set_rules(struct detect *d, const struct detect_rules *rules)
+{
+	d->r = *rules;
+}
+
 void detect__free(struct detect *d)
 {
 	if (!d)

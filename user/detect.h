@@ -100,6 +100,8 @@ struct detect;
 /* @rules is copied. */
 struct detect *detect__new(const struct detect_rules *rules);
 void detect__free(struct detect *d);
+/* New rules from now on (SIGHUP); state and verdicts so far are kept. */
+void detect__set_rules(struct detect *d, const struct detect_rules *rules);
 void detect__defaults(struct detect_rules *r);
 /* Rule names ("process.exec", "leak.instance", ...) and back; -1 if unknown. */
 const char *detect__name(__u32 kind);

@@ -37,12 +37,14 @@
 #define MAX_PIDS 64
 #define MAX_PROFILES 8
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 static const char usage_main[] =
@@ -139,6 +141,7 @@ static const char usage_run[] =
 	"                          /sys/kernel/tracing)\n"
 	"  -h, --help              print this help\n"
 	"\n"
+	"SIGINT and SIGTERM stop with a summary; SIGHUP re-reads the --rules file.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n"
 	"\n"
 	"Examples:\n"
@@ -255,6 +258,17 @@ static int analyse(struct model *m, struct detect *d, struct report *r, const vo
 	if (hd->type == CW_REC_END) {
 		report__summary(r, m, hd->ts);
 		return -ENOENT;
+	}
+	if (hd->type == CW_REC_RULES && d && len >= sizeof(struct cw_rec_rules)) {
+		const struct cw_rec_rules *rl = rec;
+		struct detect_rules rules;
+		char err[512];
+
+		/* a reload (SIGHUP): the same parse the live run made */
+		detect__defaults(&rules);
+		if (!rl->len || (rl->len < sizeof(rl->text) &&
+				 !rules__parse(rl->text, rl->len, "rules", &rules, err, sizeof(err))))
+			detect__set_rules(d, &rules);
 	}
 	idx = model__apply(m, rec, len);
 	if (idx == -ENOMEM)
@@ -1087,6 +1101,50 @@ static void marker(struct collector *c, __u16 type, __u64 ts)
 	deliver(c, &h, sizeof(h));
 }
 
+/*
+ * SIGHUP: read the rule file again. Thresholds, allow-lists and severities
+ * apply from now on, to the state as it is; a rule file that does not parse
+ * is said and the rules stay as they were. Which kernel-side rules are on,
+ * and enforced, is fixed when the programs load: that waits for a restart.
+ */
+static void reload_rules(struct collector *c, __u64 now)
+{
+	const char *path = c->o->rules_path;
+	struct cw_rec_rules *rr;
+	struct detect_rules rules;
+	char err[512];
+	FILE *f;
+
+	if (!path) {
+		cw_info("SIGHUP: no rule file to reload (the defaults are in force)");
+		return;
+	}
+	detect__defaults(&rules);
+	if (rules__load(path, &rules, err, sizeof(err))) {
+		cw_err("SIGHUP: %s; the rules stay as they were", err);
+		return;
+	}
+	rr = calloc(1, sizeof(*rr));
+	f = rr ? fopen(path, "re") : NULL;
+	if (!f) {
+		free(rr);
+		cw_err("SIGHUP: reading %s failed", path);
+		return;
+	}
+	rr->len = (__u32)fread(rr->text, 1, sizeof(rr->text) - 1, f);
+	fclose(f);
+	rr->h.type = CW_REC_RULES;
+	rr->h.size = sizeof(*rr);
+	rr->h.ts = now;
+	/* through deliver(): recorded, and applied the way a replay applies it */
+	deliver(c, rr, sizeof(*rr));
+	free(rr);
+	if (probes__set_file_allow(c->probes, (const char (*)[60])rules.file_allow,
+				   rules.nfile_allow))
+		cw_warn("SIGHUP: the kernel-side file allow-list was not updated");
+	cw_info("SIGHUP: rules reloaded from %s", path);
+}
+
 /* --listen: the metrics scrapes get from now on. */
 static void publish(struct collector *c, __u64 now)
 {
@@ -1113,6 +1171,10 @@ static void collect(struct collector *c, pid_t launched)
 	while (!stop_flag) {
 		int n = events__poll(c->events, 10);
 
+		if (reload_flag) {
+			reload_flag = 0;
+			reload_rules(c, mono_ns());
+		}
 		if (n < 0) {
 			cw_err("reading the ring buffer failed: %s", strerror(-n));
 			break;
@@ -1164,6 +1226,7 @@ static int cmd_run(int argc, char **argv)
 		return err;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	/* check the cheap things first, so bad input costs no BPF load */

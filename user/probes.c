@@ -150,8 +150,11 @@ struct probes *probes__load(const struct probes_opts *o)
 		return NULL;
 	p->stats_fd = -1;
 	p->ncpu = libbpf_num_possible_cpus();
-	if (o->btf_path)
-		oo.btf_custom_path = o->btf_path;
+	/*
+	 * Always the file: without it libbpf also searches kernel modules' BTF,
+	 * which needs CAP_SYS_ADMIN; cwatch's programs use no module types.
+	 */
+	oo.btf_custom_path = btf;
 	p->skel = cwatch_bpf__open_opts(&oo);
 	if (!p->skel) {
 		err = errno;
@@ -271,11 +274,14 @@ int probes__set_match(struct probes *p, const struct target_match *m)
 
 int probes__set_file_allow(struct probes *p, const char (*prefix)[60], int n)
 {
-	for (__u32 i = 0; i < 16 && (int)i < n; i++) {
+	/* entries past @n are cleared: the kernel side stops at the first empty one */
+	for (__u32 i = 0; i < 16; i++) {
 		struct { __u32 len; char p[60]; } v = {};
 
-		v.len = (__u32)strnlen(prefix[i], sizeof(v.p) - 1);
-		memcpy(v.p, prefix[i], v.len);
+		if ((int)i < n) {
+			v.len = (__u32)strnlen(prefix[i], sizeof(v.p) - 1);
+			memcpy(v.p, prefix[i], v.len);
+		}
 		if (bpf_map__update_elem(p->skel->maps.cw_file_allow, &i, sizeof(i), &v, sizeof(v), 0))
 			return -errno;
 	}

@@ -135,3 +135,31 @@ def test_signal_stops_cleanly_with_summary(env):
     t = cw.target(objs, fx.pid)
     assert t["state"] == "running" and t["rss_peak_bytes"] >= 8 * cw.MIB, t
     fx.kill()
+
+
+CAPS = "+bpf,+perfmon,+sys_ptrace,+dac_read_search"
+
+
+def test_least_privilege_capabilities(env):
+    """As nobody with the systemd unit's four capabilities: it watches a root process."""
+    util.need_root()
+    if not shutil.which("setpriv"):
+        raise util.Skip("setpriv (util-linux) missing")
+    fx = util.spawn([cw.fixture(env, "memthreads"), "--mib", "8", "--threads", "1",
+                     "--hold", "4"])
+    time.sleep(0.3)
+
+    def as_nobody(caps):
+        return util.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                         f"--inh-caps={caps}", f"--ambient-caps={caps}", env.cwatch, "run",
+                         "--json", "--pid", str(fx.pid), "--duration", "1"], 60)
+
+    res = as_nobody(CAPS)
+    assert res.returncode == 0, res.stderr
+    t = cw.target(util.read_json_lines(res.stdout), fx.pid)
+    assert t["rss_peak_bytes"] >= 8 * cw.MIB, t
+    # without reading other processes' /proc files and root-only tracefs: one clear line
+    res = as_nobody("+bpf,+perfmon")
+    assert res.returncode == 1, res.stderr
+    assert len([l for l in res.stderr.splitlines() if l.strip()]) == 1, res.stderr
+    fx.kill()

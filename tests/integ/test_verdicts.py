@@ -184,3 +184,30 @@ def test_thread_growth_names_the_creation_site(env):
     assert top["frames"] and v[0]["frames"] == top["frames"][:len(v[0]["frames"])], (v, top)
     # the verdict counted them alive from that site when it was decided
     assert v[0]["bytes_per_call"] >= 8, v[0]
+
+
+def test_sighup_reloads_the_rules_and_a_replay_follows(env):
+    """A tighter hostcall.slow limit after SIGHUP catches a stall the old one allowed."""
+    util.need_root()
+    import signal
+    import time
+    rules = rules_file(env, "rules:\n  hostcall.slow: {limit: 5s}\n")
+    rec = os.path.join(env.artifacts, "sighup.cwr")
+    fx_cmd = [cw.fixture(env, "escape_host"), "--do", "stall", "--wait-signal"]
+    mon = cw.start(env, ["run", "--json", "--interval", "0.2", "--rules", rules, "--record", rec,
+                         "--", *fx_cmd])
+    ready, _ = cw.read_until(mon, lambda o: o.get("role") == "ready", 20)
+    with open(rules, "w") as f:
+        f.write("rules:\n  hostcall.slow: {limit: 500ms, severity: critical}\n")
+    mon.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    os.kill(ready["pid"], signal.SIGUSR1)
+    rc, objs, err = cw.finish(mon, timeout=60)
+    assert rc == 0, err
+    assert "SIGHUP: rules reloaded from" in err, err
+    slow = [a for a in cw.of_type(objs, "alert") if a["rule"] == "hostcall.slow"]
+    assert len(slow) == 1 and slow[0]["severity"] == "critical", slow
+    # the replay applies the reload at the same point
+    res = cw.run(env, ["replay", "--json", rec])
+    assert [a["severity"] for a in cw.of_type(util.read_json_lines(res.stdout), "alert")
+            if a["rule"] == "hostcall.slow"] == ["critical"], res.stdout[-500:]
