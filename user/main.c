@@ -1184,6 +1184,15 @@ static void collect(struct collector *c, pid_t launched)
 		now = mono_ns();
 		if (o->duration_ns && now - start >= o->duration_ns)
 			break;
+		if (now >= next) {
+			snapshot(c, now);
+			marker(c, CW_REC_TICK, now);
+			publish(c, now);
+			flushed = 0;	/* the snapshot goes to disk now */
+			next += o->interval_ns;
+			if (next <= now)
+				next = now + o->interval_ns;
+		}
 		/* a recording loses at most a second to a crash, whatever the interval */
 		if (c->rec && now - flushed >= 1000000000ULL) {
 			int e = record_writer__flush(c->rec);
@@ -1192,14 +1201,6 @@ static void collect(struct collector *c, pid_t launched)
 				cw_err("recording to %s failed: %s", o->record_path, strerror(-e));
 			rec_failed |= e != 0;
 			flushed = now;
-		}
-		if (now >= next) {
-			snapshot(c, now);
-			marker(c, CW_REC_TICK, now);
-			publish(c, now);
-			next += o->interval_ns;
-			if (next <= now)
-				next = now + o->interval_ns;
 		}
 		/* nothing left to watch and nothing new can appear */
 		if (!o->probe.match && c->model->n && !model__nr_live(c->model))

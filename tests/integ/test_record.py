@@ -58,7 +58,9 @@ def test_sigkill_mid_recording_replays_to_the_last_chunk(env):
     path = os.path.join(env.artifacts, "killed.cwr")
     mon = cw.start(env, ["run", "--json", "--record", path, "--",
                          cw.fixture(env, "demo_host"), "--seconds", "20", "--quiet"])
-    time.sleep(3.5)
+    # wait for two intervals to be on disk (each is flushed as it is taken)
+    assert util.wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 3000, 20)
+    time.sleep(2.5)
     mon.send_signal(signal.SIGKILL)
     mon.wait(10)
     size = os.path.getsize(path)
