@@ -17,7 +17,6 @@ struct events {
 	struct ring_buffer *rb;
 	events_fn fn;
 	void *ctx;
-	__u64 received;
 	__u64 malformed;
 };
 
@@ -31,7 +30,6 @@ static int on_record(void *ctx, void *data, size_t len)
 		e->malformed++;
 		return 0;
 	}
-	e->received++;
 	return e->fn(e->ctx, data, h->size);
 }
 
@@ -62,11 +60,6 @@ void events__free(struct events *e)
 	free(e);
 }
 
-int events__epoll_fd(struct events *e)
-{
-	return ring_buffer__epoll_fd(e->rb);
-}
-
 int events__poll(struct events *e, int timeout_ms)
 {
 	int n = ring_buffer__poll(e->rb, timeout_ms);
@@ -78,11 +71,6 @@ int events__poll(struct events *e, int timeout_ms)
 	/* poll returns once woken; drain whatever arrived without a wake-up too */
 	n = ring_buffer__consume(e->rb);
 	return n == -EINTR ? 0 : n;
-}
-
-__u64 events__received(const struct events *e)
-{
-	return e->received;
 }
 
 __u64 events__malformed(const struct events *e)

@@ -13,12 +13,9 @@ struct events;
 
 struct events *events__new(int ringbuf_fd, events_fn fn, void *ctx);
 void events__free(struct events *e);
-/* An fd that becomes readable when the kernel forces a wake-up. */
-int events__epoll_fd(struct events *e);
 /* Wait up to @timeout_ms for a wake-up, then consume everything queued. */
 int events__poll(struct events *e, int timeout_ms);
-/* Records received, and records refused as malformed. */
-__u64 events__received(const struct events *e);
+/* Records refused as malformed. */
 __u64 events__malformed(const struct events *e);
 
 #endif /* CW_EVENTS_H */

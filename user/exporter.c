@@ -17,7 +17,6 @@ struct exporter {
 	pthread_mutex_t lock;
 	char *text;		/* the latest metrics, owned, under lock */
 	size_t len;
-	__u64 scrapes;
 	struct webconfig web;
 };
 
@@ -505,7 +504,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		pthread_mutex_lock(&e->lock);
 		r = MHD_create_response_from_buffer(e->len, e->text ? e->text : (void *)"",
 						    MHD_RESPMEM_MUST_COPY);
-		e->scrapes++;
 		pthread_mutex_unlock(&e->lock);
 		MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 	} else if (!strcmp(url, "/")) {
@@ -640,9 +638,4 @@ int exporter__publish(struct exporter *e, const struct model *m, const struct de
 	pthread_mutex_unlock(&e->lock);
 	free(old);
 	return 0;
-}
-
-__u64 exporter__scrapes(const struct exporter *e)
-{
-	return e->scrapes;
 }

@@ -38,7 +38,5 @@ int exporter__publish(struct exporter *e, const struct model *m, const struct de
 /* Format the metrics into @out (tests, and publish). */
 void exporter__format(struct util_sbuf *out, const struct exporter_opts *o, const struct model *m,
 		      const struct detect *d, const struct exporter_health *h, __u64 now);
-/* Scrapes served so far. */
-__u64 exporter__scrapes(const struct exporter *e);
 
 #endif /* CW_EXPORTER_H */

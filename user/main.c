@@ -365,15 +365,27 @@ static void str_clear_tail(char *s, size_t len)
 }
 
 /*
+ * Name the innermost four frames of user stack @id of @tgid into @frame, the
+ * mappings re-read first; a return address is stepped back into its call.
+ */
+static __u32 stack_name(struct collector *c, __u32 tgid, __s32 id, char frame[4][CW_FRAME_LEN])
+{
+	__u64 ips[CW_STACK_DEPTH];
+	int n = probes__stack(c->probes, id, ips);
+
+	symbolize__maps(c->sym, (pid_t)tgid);
+	for (int i = 0; i < n && i < 4; i++)
+		symbolize__addr(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], frame[i], CW_FRAME_LEN);
+	return n < 4 ? (__u32)n : 4;
+}
+
+/*
  * An alert from the kernel side, before the model and detectors see it: the
  * path resolved against the target's working directory, the stack named.
  * Both need the live process, so they happen here and travel in the record.
  */
 static void alert_prepare(struct collector *c, struct cw_ev_alert *e)
 {
-	__u64 ips[CW_STACK_DEPTH];
-	int n;
-
 	str_clear_tail(e->path, sizeof(e->path));
 	memset(e->resolved, 0, sizeof(e->resolved));
 	memset(e->frame, 0, sizeof(e->frame));
@@ -390,30 +402,21 @@ static void alert_prepare(struct collector *c, struct cw_ev_alert *e)
 			 e->path);
 		path_fold(e->resolved);
 	}
-	if (e->stack < 0 || !c->sym)
-		return;
-	symbolize__maps(c->sym, (pid_t)e->h.tgid);
-	n = probes__stack(c->probes, e->stack, ips);
-	for (int i = 0; i < n && i < 4; i++)
-		symbolize__addr(c->sym, (pid_t)e->h.tgid, i ? ips[i] - 1 : ips[i], e->frame[i],
-				CW_FRAME_LEN);
+	if (e->stack >= 0 && c->sym)
+		stack_name(c, e->h.tgid, e->stack, e->frame);
 }
 
 /* Name stack @id of @tgid and deliver it as a CW_REC_STACK before the record that uses it. */
 static void stack_record(struct collector *c, __u32 tgid, __s32 id, __u64 ts)
 {
 	struct cw_rec_stack r = {};
-	__u64 ips[CW_STACK_DEPTH];
-	int n = probes__stack(c->probes, id, ips);
 
 	r.h.type = CW_REC_STACK;
 	r.h.size = sizeof(r);
 	r.h.tgid = tgid;
 	r.h.ts = ts;
 	r.stack = id;
-	symbolize__maps(c->sym, (pid_t)tgid);
-	for (int i = 0; i < n && i < 4; i++, r.nframes++)
-		symbolize__addr(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], r.frame[i], CW_FRAME_LEN);
+	r.nframes = stack_name(c, tgid, id, r.frame);
 	deliver(c, &r, sizeof(r));
 }
 

@@ -717,15 +717,10 @@ int model__apply(struct model *m, const void *rec, size_t len)
 		peak_merge(&t->stats.rss_peak, &p);
 		break;
 	}
-	case CW_EV_MMAP: {
-		const struct cw_ev_mmap *e = rec;
-
+	case CW_EV_MMAP:
 		if (!t)
 			return -ENOENT;
-		if (e->op == CW_MM_MMAP)
-			t->big_maps++;
 		break;
-	}
 	case CW_REC_STATS: {
 		const struct cw_rec_stats *r = rec;
 

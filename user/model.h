@@ -29,7 +29,6 @@ struct model_target {
 	__u64 last_ts;			/* ns: last record about it */
 	__u64 exit_ts;			/* ns: exited */
 	struct cw_stats stats;		/* latest figures (final ones once exited) */
-	__u64 big_maps;			/* large mappings seen (CW_EV_MMAP, op mmap) */
 	char runtime[32];		/* the runtime profile attached for it, "" = none */
 };
 
