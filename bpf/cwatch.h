@@ -29,6 +29,7 @@ enum cw_type {
 	CW_EV_GROW = 12,	/* an instance's linear memory grew */
 	CW_EV_ALERT = 13,	/* a sandbox-escape event (rule in cw_ev_alert.rule) */
 	CW_EV_MEMORY = 14,	/* an instance's linear memory: base and size, as the runtime said */
+	CW_EV_CRASH = 15,	/* a fatal signal or a Go fatal error, with the thread's stack */
 	CW_REC_STATS = 64,	/* user space: a periodic snapshot of a target's counters */
 	CW_REC_ATTACH = 65,	/* user space: a target chosen at start (pid, comm, exe, launch) */
 	CW_REC_INST_STATS = 66,	/* user space: a periodic snapshot of an instance's counters */
@@ -40,7 +41,11 @@ enum cw_type {
 	CW_REC_TICK = 71,	/* user space: a snapshot is complete: the periodic view (header only) */
 	CW_REC_END = 72,	/* user space: the run ended: the summary (header only) */
 	CW_REC_RULES = 73,	/* user space: the rule file in force (struct cw_rec_rules) */
-	CW_TYPE_MAX = 74,
+	CW_REC_GO_SITE = 74,	/* user space: a goroutine creation site (struct cw_rec_go_site) */
+	CW_REC_GO_STATS = 75,	/* user space: a Go target's runtime figures (struct cw_rec_go_stats) */
+	CW_REC_CGO_SITE = 76,	/* user space: where live C allocations of a Go program were made
+				 * (struct cw_rec_site: site.bytes = bytes live, site.samples = allocations live) */
+	CW_TYPE_MAX = 77,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */

@@ -345,9 +345,18 @@ int probes__set_uspec(struct probes *p, __u32 idx, const struct cw_uspec *u)
 
 int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 cookie, bool ret)
 {
+	return probes__attach_prog(p, ret ? "ur_exit" : "up_entry", path, off, cookie, ret);
+}
+
+int probes__attach_prog(struct probes *p, const char *name, const char *path, __u64 off,
+			__u64 cookie, bool ret)
+{
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = ret);
-	struct bpf_program *prog = ret ? p->skel->progs.ur_exit : p->skel->progs.up_entry;
+	struct bpf_program *prog = bpf_object__find_program_by_name(p->skel->obj, name);
 	struct bpf_link *l;
+
+	if (!prog)
+		return -ENOENT;
 
 	if (p->nlinks == p->caplinks) {
 		size_t cap = p->caplinks ? p->caplinks * 2 : 16;

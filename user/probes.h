@@ -58,6 +58,12 @@ int probes__set_uspec(struct probes *p, __u32 idx, const struct cw_uspec *u);
  * of @path for every process (the programs filter by target); 0 or -errno.
  */
 int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 cookie, bool ret);
+/*
+ * Attach BPF program @name as a uprobe (with @ret, a uretprobe: C functions
+ * only) at file offset @off of @path, for every process; 0 or -errno.
+ */
+int probes__attach_prog(struct probes *p, const char *name, const char *path, __u64 off,
+			__u64 cookie, bool ret);
 /* Iterate instances like probes__next; @key is the map key. */
 int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		      struct cw_inst_stats *out);
