@@ -35,8 +35,9 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 USER_SRCS := $(wildcard user/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS)) $(OUT)/user/profiles.o
 PROFILES := $(sort $(wildcard profiles/*.yaml))
-# Modules with no BPF, clock or I/O dependencies: linked into the unit tests.
-PURE := model util json profile detect rules yamlx record
+# Modules with no BPF, clock or I/O dependencies: linked into the unit tests
+# (gosym reads files with libelf, but its table parser is tested from memory).
+PURE := model util json profile detect rules yamlx record gosym
 PURE_SAN_OBJS := $(patsubst %,$(OUT)/san/%.o,$(PURE)) $(OUT)/san/profiles.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
@@ -45,7 +46,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fix
 .PHONY: all deps fixtures-go test unit integ demo bench fuzz lint clean install
 .DELETE_ON_ERROR:
 
-all: $(OUT)/cwatch $(FIXTURES)
+all: $(OUT)/cwatch $(FIXTURES) $(OUT)/gosym_dump
 
 deps:
 	$(Q)bash scripts/deps.sh
@@ -103,7 +104,7 @@ $(OUT)/san/tests/%.o: tests/unit/%.c | $(OUT)/san/tests
 
 $(OUT)/unit: $(UNIT_OBJS) $(PURE_SAN_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(SAN) $^ -lyaml -lcrypto -lz -o $@
+	$(Q)$(CC) $(SAN) $^ -lyaml -lcrypto -lelf -lz -o $@
 
 $(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
 	$(call msg,CC,$@)
@@ -116,7 +117,7 @@ fixtures-go: | $(OUT)/fixtures
 	$(Q)bash scripts/go-fixtures.sh $(OUT)/fixtures
 
 # Every test, unit and integration; the last line is "N passed, N failed, N skipped".
-test: deps all fixtures-go $(OUT)/unit $(OUT)/fuzz_record
+test: deps all fixtures-go $(OUT)/unit $(OUT)/fuzz_record $(OUT)/fuzz_gosym
 	$(Q)python3 tests/run.py --build $(OUT)
 
 # libFuzzer on the recording reader (clang's runtime: Debian's libclang-rt-14-dev).
@@ -124,6 +125,18 @@ $(OUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/record.h | $(OUT
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Wall -Wextra -Werror \
 		-Ibpf -Iuser tests/fuzz/fuzz_record.c user/record.c -lz -o $@
+
+# Driver for tests/integ/test_gosym.py: Go symbols compared with Go's own tools.
+$(OUT)/gosym_dump: tests/tools/gosym_dump.c $(OUT)/user/gosym.o $(OUT)/user/elfsym.o \
+		$(OUT)/user/symbolize.o | $(OUT)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) $^ -lelf -lz -o $@
+
+# libFuzzer on the Go pclntab reader.
+$(OUT)/fuzz_gosym: tests/fuzz/fuzz_gosym.c user/gosym.c user/gosym.h | $(OUT)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -std=gnu11 -Wall -Wextra -Werror \
+		-Iuser tests/fuzz/fuzz_gosym.c user/gosym.c -lelf -lz -o $@
 
 # A longer fuzzing run than the test suite's; new finds go to the corpus.
 fuzz: $(OUT)/fuzz_record

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "elfsym.h"
+#include "gosym.h"
 
 /* Open @path as ELF; NULL with *err set. The caller ends it and closes *fd. */
 static Elf *elf_open(const char *path, int *fd, int *err)
@@ -83,6 +84,30 @@ static bool find_in(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const char *name,
 	return false;
 }
 
+/*
+ * Look @name up in the pclntab of Go binary @path (stripped Go binaries have
+ * no ELF symbols): exact names first, then as a glob.
+ */
+static bool go_find(const char *path, const char *name, __u64 *val)
+{
+	struct gosym *g = gosym__open(path);
+	uint64_t entry, size;
+	bool found;
+
+	if (!g)
+		return false;
+	found = gosym__lookup(g, name, &entry, &size);
+	for (size_t i = 0; !found && strpbrk(name, "*?[") && i < gosym__count(g); i++) {
+		const char *s;
+
+		found = gosym__nth(g, i, &s, &entry, &size) && !fnmatch(name, s, 0);
+	}
+	if (found)
+		*val = entry;
+	gosym__close(g);
+	return found;
+}
+
 int elfsym__offset(const char *path, const char *name, __u64 *off)
 {
 	int fd, err = -ENOENT;
@@ -105,6 +130,8 @@ int elfsym__offset(const char *path, const char *name, __u64 *off)
 			found = find_in(e, scn, &sh, name, &val);
 		}
 	}
+	if (!found)
+		found = go_find(path, name, &val);
 	err = found ? vaddr_to_off(e, val, off) : -ENOENT;
 	elf_end(e);
 	close(fd);

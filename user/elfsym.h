@@ -9,8 +9,9 @@
 
 /*
  * The file offset of function @name (a glob if it has * ? or [) in the ELF
- * file @path (.symtab, then .dynsym), as uprobes want it. 0, -ENOENT if there is no such defined
- * function, -ENOEXEC if the file is not ELF, -errno.
+ * file @path (.symtab, then .dynsym, then a Go binary's pclntab), as uprobes
+ * want it. 0, -ENOENT if there is no such defined function, -ENOEXEC if the
+ * file is not ELF, -errno.
  */
 int elfsym__offset(const char *path, const char *name, __u64 *off);
 /* Is @path a Go binary (has .go.buildinfo or .gopclntab)? */

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Addresses to function names through /proc/PID/maps and ELF symbol tables (libelf). */
+/*
+ * Addresses to function names through /proc/PID/maps and ELF symbol tables
+ * (libelf); Go binaries also through their pclntab, with file:line.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -10,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gosym.h"
 #include "symbolize.h"
 
 struct sym {
@@ -30,6 +34,7 @@ struct binary {
 	size_t nsym;
 	struct seg seg[16];
 	int nseg;
+	struct gosym *go;	/* a Go binary's pclntab, or NULL */
 };
 
 struct mapping {
@@ -65,6 +70,7 @@ void symbolize__free(struct symbolizer *s)
 			free(s->bin[i].sym[j].name);
 		free(s->bin[i].sym);
 		free(s->bin[i].name);
+		gosym__close(s->bin[i].go);
 	}
 	for (size_t i = 0; i < s->nproc; i++)
 		free(s->proc[i].map);
@@ -161,6 +167,7 @@ static int binary_get(struct symbolizer *s, dev_t dev, ino_t ino, const char *pa
 	nb[s->nbin].ino = ino;
 	nb[s->nbin].name = strdup(name);
 	load_binary(&nb[s->nbin], path);
+	nb[s->nbin].go = gosym__open(path); /* NULL (ENOENT) for all but Go binaries */
 	return (int)s->nbin++;
 }
 
@@ -268,6 +275,34 @@ static const struct sym *sym_find(const struct binary *b, __u64 vaddr)
 	return &b->sym[lo - 1];
 }
 
+/*
+ * Name link-time address @vaddr of @b into @buf: the ELF symbol, else the Go
+ * function; Go code gets its source file's base name and line. False if none.
+ */
+static bool name_vaddr(const struct binary *b, __u64 vaddr, char *buf, size_t len)
+{
+	const struct sym *sym = sym_find(b, vaddr);
+	const char *name, *file, *base;
+	uint64_t entry;
+	int line;
+
+	if (sym) {
+		name = sym->name;
+		entry = sym->addr;
+	} else if (!gosym__func(b->go, vaddr, &name, &entry)) {
+		return false;
+	}
+	if (gosym__line(b->go, vaddr, &file, &line)) {
+		base = strrchr(file, '/');
+		snprintf(buf, len, "%s+0x%llx (%s:%d, %s)", name,
+			 (unsigned long long)(vaddr - entry), base ? base + 1 : file, line, b->name);
+	} else {
+		snprintf(buf, len, "%s+0x%llx (%s)", name, (unsigned long long)(vaddr - entry),
+			 b->name);
+	}
+	return true;
+}
+
 const char *symbolize__addr(struct symbolizer *s, pid_t pid, __u64 addr, char *buf, size_t len)
 {
 	struct proc_maps *pm = proc_get(s, pid, 0);
@@ -275,7 +310,6 @@ const char *symbolize__addr(struct symbolizer *s, pid_t pid, __u64 addr, char *b
 	for (size_t i = 0; pm && i < pm->nmap; i++) {
 		const struct mapping *m = &pm->map[i];
 		const struct binary *b;
-		const struct sym *sym;
 		__u64 off;
 
 		if (addr < m->start || addr >= m->end)
@@ -292,13 +326,8 @@ const char *symbolize__addr(struct symbolizer *s, pid_t pid, __u64 addr, char *b
 
 			if (off < g->off || off >= g->off + g->filesz)
 				continue;
-			sym = sym_find(b, off - g->off + g->vaddr);
-			if (sym) {
-				snprintf(buf, len, "%s+0x%llx (%s)", sym->name,
-					 (unsigned long long)(off - g->off + g->vaddr - sym->addr),
-					 b->name);
+			if (name_vaddr(b, off - g->off + g->vaddr, buf, len))
 				return buf;
-			}
 		}
 		snprintf(buf, len, "0x%llx (%s+0x%llx)", (unsigned long long)addr, b->name,
 			 (unsigned long long)off);
