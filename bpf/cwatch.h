@@ -70,6 +70,7 @@ enum cw_rss {
 #define CW_F_EXITED	0x1	/* the target exited; the entry waits to be reaped */
 #define CW_F_SEEDED	0x2	/* user space seeded the figures from /proc */
 #define CW_F_PROFILE	0x4	/* a runtime profile is attached: attribute to instances */
+#define CW_F_CRASHED	0x8	/* a CW_EV_CRASH was sent: the process is dying, say it once */
 
 /* Every record starts with this. */
 struct cw_hdr {
@@ -415,6 +416,36 @@ struct cw_ev_memory {
 	__u32 pad;
 };
 
+/*
+ * Crashes (bpf/crash.bpf.c). A fatal signal delivered with its default action,
+ * or a Go program's runtime giving up: runtime.fatalpanic (an unrecovered
+ * panic), runtime.fatalthrow (fatal error: ...), runtime.startpanic_m reached
+ * from the signal handler (a fatal signal Go caught: SIGABRT, a fault in C
+ * code). One per process (CW_F_CRASHED): what follows is the death itself.
+ */
+enum cw_crash_kind {
+	CW_CRASH_SIGNAL = 1,	/* a fatal signal, default action: the kernel kills it */
+	CW_CRASH_GO_PANIC = 2,	/* "go panic": unrecovered; signo set if a fault caused it */
+	CW_CRASH_GO_THROW = 3,	/* "go fatal error": runtime.throw and friends */
+	CW_CRASH_GO_SIGNAL = 4,	/* "go fatal signal": Go's handler gives up on signo */
+	CW_CRASH_NR = 5,
+};
+
+struct cw_ev_crash {
+	struct cw_hdr h;	/* tid = the faulting thread; instance = the one running on it */
+	__u32 kind;		/* enum cw_crash_kind */
+	__s32 signo;		/* signal number, 0 = none (a panic or throw of the program's own) */
+	__s32 code;		/* the signal's si_code (SEGV_MAPERR, SI_USER, ...) */
+	__s32 stack;		/* user stack id in cw_stacks, < 0 if none */
+	__u64 addr;		/* the faulting address (si_addr) for SEGV/BUS/ILL/FPE, else 0 */
+	__u64 ip;		/* user instruction pointer when the signal came (Go: the probe's) */
+	__u64 call;		/* calls the thread has made into the instance (which call), 0 = none */
+	char comm[CW_COMM_LEN];	/* the thread's name */
+	__u32 nframes;		/* user space: frames named */
+	__u32 pad;
+	char frame[CW_SITE_FRAMES][CW_FRAME_LEN];	/* user space: the stack, innermost first */
+};
+
 struct cw_rec_stack {
 	struct cw_hdr h;	/* tgid of the process the stack is in */
 	__s32 stack;		/* id in cw_stacks */
@@ -436,6 +467,73 @@ struct cw_rec_rules {
 	__u32 pad;
 	char text[32768];
 };
+
+/*
+ * Go programs (--runtime go, or auto for Go binaries). Goroutines are seen at
+ * runtime.newproc (the creating stack, the go statement's PC, the start
+ * function) and right after its CALL runtime.newproc1 (the new g), and end at
+ * runtime.goexit0 (the g). Entry probes only: a return probe crashes Go code.
+ * cw_gsites is keyed by cw_site_key with .instance = the PC after the go
+ * statement (the creator's return address) and .stack = the creator's
+ * callers (the kernel's frame walk from newproc's entry skips the creator);
+ * goroutines alive at attach are seeded by user space with CW_GO_STACK_SEEDED.
+ */
+#define CW_GO_STACK_SEEDED (-1000)
+
+struct cw_gsite {
+	__u64 alive;		/* goroutines from this site alive now */
+	__u64 created;		/* created since attach */
+	__u64 start;		/* the goroutine's function (funcval.fn), last seen */
+};
+
+/* Per Go target (map cw_go, key tgid). */
+struct cw_go_stats {
+	__u64 created;		/* goroutines created since attach */
+	__u64 exited;		/* goroutines ended since attach (seen created or seeded) */
+	__u64 unknown_exits;	/* ended, but neither seen created nor seeded */
+	__u64 cgo_allocs;	/* C allocations made through cgo's allocator (C.CString, C.malloc ...) */
+	__u64 cgo_frees;	/* of those, freed */
+	__s64 cgo_bytes;	/* bytes live from those */
+};
+
+/* A live cgo allocation (map cw_cgo_allocs, key (tgid, address)). */
+struct cw_cgo_alloc {
+	struct cw_site_key site;
+	__u64 size;		/* bytes */
+};
+
+/* User space only: a goroutine creation site of a target. */
+struct cw_rec_go_site {
+	struct cw_hdr h;	/* instance = 0 */
+	__s32 stack;		/* the site's id (hash of its frames) */
+	__u32 nframes;
+	__u64 alive;		/* goroutines alive */
+	__u64 created;		/* created since attach */
+	__u32 system;		/* 1: the runtime's own goroutines (start function runtime.*) */
+	__u32 pad;
+	char start[CW_FRAME_LEN];	/* the goroutine's function */
+	char frame[CW_SITE_FRAMES][CW_FRAME_LEN];	/* frame[0]: the go statement */
+};
+
+/* User space only: a Go target's runtime figures. */
+struct cw_rec_go_stats {
+	struct cw_hdr h;
+	char version[16];	/* "go1.22.4" */
+	__u32 flags;		/* CW_GO_* */
+	__u32 pad;
+	__u64 user;		/* goroutines alive now, the program's (runtime.NumGoroutine) */
+	__u64 system;		/* goroutines alive now, the runtime's own */
+	struct cw_go_stats k;	/* the kernel's counters */
+	__u64 heap_resident;	/* bytes resident in the Go heap's arenas (smaps) */
+	__u64 heap_mapped;	/* bytes mapped read-write in them */
+};
+
+/* cw_rec_go_stats.flags */
+#define CW_GO_GOROUTINES	0x1	/* goroutine probes attached */
+#define CW_GO_SEEDED		0x2	/* goroutines alive at attach were read from the process */
+#define CW_GO_CGO		0x4	/* cgo allocation probes attached */
+#define CW_GO_UNSUPPORTED	0x8	/* a Go version cwatch does not know: no goroutine figures */
+#define CW_GO_HEAP		0x10	/* heap_* were read (not after the process is gone) */
 
 /* Drop counters: per-CPU array cw_drops, index = type * CW_DROP_NR + reason. */
 enum cw_drop {

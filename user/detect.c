@@ -27,6 +27,9 @@ static const char *const kind_name[DETECT_NR] = {
 	[DETECT_LEAK_TARGET] = "leak.target",
 	[DETECT_PEAK] = "peak.limit",
 	[DETECT_THREADS] = "threads.growth",
+	[DETECT_CRASH] = "crash",
+	[DETECT_GOROUTINES] = "goroutines.growth",
+	[DETECT_CGO] = "cgo.leak",
 };
 
 static const char *const sev_name[] = { "info", "low", "medium", "high", "critical" };
@@ -44,8 +47,8 @@ struct inst_state {
 };
 
 struct target_state {
-	struct series anon, threads;
-	bool leaking, peaked, threads_growing;
+	struct series anon, threads, goroutines, cgo;
+	bool leaking, peaked, threads_growing, goroutines_growing, cgo_growing;
 	__u64 baseline;		/* resident bytes at the first snapshot: relative limits */
 };
 
@@ -97,7 +100,8 @@ void detect__defaults(struct detect_rules *r)
 		[CW_RULE_HOST_OOB] = DETECT_CRITICAL, [CW_RULE_SHARED] = DETECT_HIGH,
 		[CW_RULE_HOST_SLOW] = DETECT_MEDIUM, [DETECT_LEAK_INSTANCE] = DETECT_HIGH,
 		[DETECT_LEAK_TARGET] = DETECT_MEDIUM, [DETECT_PEAK] = DETECT_HIGH,
-		[DETECT_THREADS] = DETECT_MEDIUM,
+		[DETECT_THREADS] = DETECT_MEDIUM, [DETECT_CRASH] = DETECT_CRITICAL,
+		[DETECT_GOROUTINES] = DETECT_MEDIUM, [DETECT_CGO] = DETECT_MEDIUM,
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -125,6 +129,10 @@ void detect__defaults(struct detect_rules *r)
 	r->target_span_ns = 20000000000ULL;
 	r->threads_growth = 8;
 	r->threads_span_ns = 10000000000ULL;
+	r->goroutines_growth = 50;
+	r->goroutines_span_ns = 10000000000ULL;
+	r->cgo_growth = 1 << 20;
+	r->cgo_span_ns = 10000000000ULL;
 }
 
 struct detect *detect__new(const struct detect_rules *rules)
@@ -309,15 +317,13 @@ static void verdict_site(struct detect_verdict *v, const struct model *m, size_t
 		util__strlcpy(v->frame[i], s->frame[i], CW_FRAME_LEN);
 }
 
-/* Where most of target @t's live threads were created, as the verdict's frames. */
-static void thread_site_frames(struct detect_verdict *v, const struct model *m, size_t t)
+/* Where most of a growing count lives (site @s, may be NULL), as the verdict's frames. */
+static void count_site_frames(struct detect_verdict *v, const struct model_site *s)
 {
-	const struct model_site *s = model__top_thread_site(m, t, 0);
-
 	for (__u32 i = 0; s && i < s->nframes && i < DETECT_FRAMES; i++)
 		util__strlcpy(v->frame[i], s->frame[i], CW_FRAME_LEN);
 	if (s)
-		v->per_call = (double)s->site.bytes;	/* threads alive from that site */
+		v->per_call = (double)s->site.bytes;	/* alive (or bytes held) from that site */
 }
 
 /* The model index of the live instance @key of @pid, or -1. */
@@ -558,6 +564,51 @@ static int on_memory(struct detect *d, const struct model *m, long i, size_t t,
 	return n;
 }
 
+/* crash: the target died of a fatal signal or a Go fatal error (its exit follows). */
+static int on_crash(struct detect *d, const struct model *m, size_t t)
+{
+	const struct model_crash *c = model__crash(m, t);
+	const struct cw_ev_crash *e;
+	const char *code;
+	struct detect_verdict *v;
+	size_t o;
+
+	if (!c)
+		return 0;
+	e = &c->ev;
+	v = verdict(d, m, DETECT_CRASH, t, c->inst, e->h.ts);
+	if (!v)
+		return 0;
+	v->tid = e->h.tid;
+	v->since = e->h.ts;
+	v->call = c->inst >= 0 ? e->call : 0;
+	v->value = (__u64)e->signo;
+	code = model__sigcode_name(e->signo, e->code);
+	o = (size_t)snprintf(v->detail, sizeof(v->detail), "%s", model__crash_kind(e));
+	if (e->kind != CW_CRASH_SIGNAL && e->signo && o < sizeof(v->detail))
+		o += (size_t)snprintf(v->detail + o, sizeof(v->detail) - o, " after %s",
+				      model__signal_name(e->signo));
+	if (e->signo && code && o < sizeof(v->detail)) {
+		/* faults say where: SEGV at address 0x0 is a null pointer */
+		if (e->signo == 11 || e->signo == 7)
+			o += (size_t)snprintf(v->detail + o, sizeof(v->detail) - o,
+					      " (%s, address 0x%llx)", code,
+					      (unsigned long long)e->addr);
+		else
+			o += (size_t)snprintf(v->detail + o, sizeof(v->detail) - o, " (%s)", code);
+	}
+	if (o < sizeof(v->detail))
+		o += (size_t)snprintf(v->detail + o, sizeof(v->detail) - o, " in thread %u (%.16s)",
+				      e->h.tid, e->comm);
+	if (c->inst >= 0 && o < sizeof(v->detail))
+		snprintf(v->detail + o, sizeof(v->detail) - o, ", instance #%u (%.40s) call %llu",
+			 m->inst[c->inst].seq, m->inst[c->inst].contract,
+			 (unsigned long long)e->call);
+	for (__u32 i = 0; i < e->nframes && i < DETECT_FRAMES; i++)
+		util__strlcpy(v->frame[i], e->frame[i], CW_FRAME_LEN);
+	return 1;
+}
+
 /* The periodic check of instance leaks (targets are checked on their own snapshots). */
 static int on_tick(struct detect *d, const struct model *m, __u64 ts)
 {
@@ -600,6 +651,10 @@ static int on_tick(struct detect *d, const struct model *m, __u64 ts)
 	return n;
 }
 
+static int count_growth(struct detect *d, const struct model *m, size_t t, __u64 ts,
+			struct series *s, bool *raised, enum detect_kind kind, double growth,
+			__u64 span_ns, const char *what, const struct model_site *site);
+
 /* Trends of target @t, right after its snapshot added a point: memory leak, thread growth. */
 static int target_trends(struct detect *d, const struct model *m, size_t t, __u64 ts)
 {
@@ -628,32 +683,60 @@ static int target_trends(struct detect *d, const struct model *m, size_t t, __u6
 			n++;
 		}
 	}
-	if (!st->threads_growing &&
-	    series_trend(&st->threads, &slope, &fit, &span, &growth, &first) &&
-	    span >= r->threads_span_ns && slope > 0 && fit >= 0.6 &&
-	    series_rising_now(&st->threads, 1e-9, 0.6)) {
-		double lo = 1e18, x[WINDOW], y[WINDOW];
-		size_t k = series_get(&st->threads, x, y, &first);
-
-		for (size_t j = 0; j < k; j++)
-			lo = y[j] < lo ? y[j] : lo;
-		if (y[k - 1] - lo >= r->threads_growth) {
-			st->threads_growing = true;
-			v = verdict(d, m, DETECT_THREADS, t, -1, ts);
-			if (v) {
-				v->since = first;
-				v->rate = slope;
-				v->confidence = fit;
-				v->value = (__u64)y[k - 1];
-				snprintf(v->detail, sizeof(v->detail), "threads of %u (%s) rose "
-					 "from %.0f to %.0f in %.1f s without returning",
-					 m->t[t].pid, m->t[t].comm, lo, y[k - 1], span / 1e9);
-				thread_site_frames(v, m, t);
-				n++;
-			}
-		}
-	}
+	n += count_growth(d, m, t, ts, &st->threads, &st->threads_growing, DETECT_THREADS,
+			  r->threads_growth, r->threads_span_ns, "threads",
+			  model__top_thread_site(m, t, 0));
 	return n;
+}
+
+/*
+ * A count that rose by at least @growth over at least @span_ns and keeps
+ * rising (threads, goroutines, cgo bytes) raises verdict @kind once, with
+ * the site @site holding most of it. Returns the verdicts raised.
+ */
+static int count_growth(struct detect *d, const struct model *m, size_t t, __u64 ts,
+			struct series *s, bool *raised, enum detect_kind kind, double growth,
+			__u64 span_ns, const char *what, const struct model_site *site)
+{
+	double slope, fit, span_growth, lo = 1e300, x[WINDOW], y[WINDOW];
+	struct detect_verdict *v;
+	__u64 span, first;
+	size_t k;
+
+	if (*raised || !series_trend(s, &slope, &fit, &span, &span_growth, &first) ||
+	    span < span_ns || slope <= 0 || fit < 0.6 || !series_rising_now(s, 1e-9, 0.6))
+		return 0;
+	k = series_get(s, x, y, &first);
+	for (size_t j = 0; j < k; j++)
+		lo = y[j] < lo ? y[j] : lo;
+	if (y[k - 1] - lo < growth)
+		return 0;
+	*raised = true;
+	v = verdict(d, m, kind, t, -1, ts);
+	if (!v)
+		return 0;
+	v->since = first;
+	v->rate = slope;
+	v->confidence = fit;
+	v->value = (__u64)y[k - 1];
+	snprintf(v->detail, sizeof(v->detail), "%s of %u (%s) rose from %.0f to %.0f in %.1f s "
+		 "without returning", what, m->t[t].pid, m->t[t].comm, lo, y[k - 1], span / 1e9);
+	count_site_frames(v, site);
+	return 1;
+}
+
+/* Go programs, after their figures added a point: goroutine growth, cgo leak. */
+static int go_trends(struct detect *d, const struct model *m, size_t t, __u64 ts)
+{
+	const struct detect_rules *r = &d->r;
+	struct target_state *st = &d->tgt[t];
+
+	return count_growth(d, m, t, ts, &st->goroutines, &st->goroutines_growing,
+			    DETECT_GOROUTINES, r->goroutines_growth, r->goroutines_span_ns,
+			    "goroutines", model__top_go_site(m, t, false, 0)) +
+	       count_growth(d, m, t, ts, &st->cgo, &st->cgo_growing, DETECT_CGO,
+			    (double)r->cgo_growth, r->cgo_span_ns, "bytes of C memory from cgo",
+			    model__top_cgo_site(m, t, 0));
 }
 
 /* Peak limits on a snapshot. */
@@ -734,6 +817,8 @@ int detect__apply(struct detect *d, const struct model *m, const void *rec, size
 		return len >= sizeof(struct cw_ev_alert) ? on_alert(d, m, rec, t) : 0;
 	case CW_EV_HOST_CALL:
 		return on_host_call(d, m, rec, t);
+	case CW_EV_CRASH:
+		return on_crash(d, m, t);
 	case CW_EV_MEMORY: {
 		long i = inst_index(m, h->tgid, h->instance);
 
@@ -745,6 +830,17 @@ int detect__apply(struct detect *d, const struct model *m, const void *rec, size
 		series_add(&d->tgt[t].anon, h->ts, (double)tg->stats.rss[CW_RSS_ANON]);
 		series_add(&d->tgt[t].threads, h->ts, (double)tg->stats.threads);
 		return target_trends(d, m, t, h->ts) + on_peak(d, m, t, -1, h->ts);
+	case CW_REC_GO_STATS: {
+		const struct cw_rec_go_stats *g = rec;
+
+		if (tg->state != MODEL_RUNNING)
+			return 0;
+		if (g->flags & CW_GO_GOROUTINES)
+			series_add(&d->tgt[t].goroutines, h->ts, (double)g->user);
+		if (g->flags & CW_GO_CGO)
+			series_add(&d->tgt[t].cgo, h->ts, (double)g->k.cgo_bytes);
+		return go_trends(d, m, t, h->ts);
+	}
 	case CW_REC_INST_STATS: {
 		long i = inst_index(m, h->tgid, h->instance);
 

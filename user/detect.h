@@ -20,6 +20,9 @@ enum detect_kind {
 	DETECT_LEAK_TARGET,			/* leak.target */
 	DETECT_PEAK,				/* peak.limit */
 	DETECT_THREADS,				/* threads.growth */
+	DETECT_CRASH,				/* crash: a fatal signal or Go fatal error */
+	DETECT_GOROUTINES,			/* goroutines.growth */
+	DETECT_CGO,				/* cgo.leak */
 	DETECT_NR,
 };
 
@@ -70,6 +73,12 @@ struct detect_rules {
 	/* threads.growth */
 	__u32 threads_growth;		/* threads above the window's low */
 	__u64 threads_span_ns;
+	/* goroutines.growth: the program's goroutines (Go programs) */
+	__u32 goroutines_growth;	/* goroutines above the window's low */
+	__u64 goroutines_span_ns;
+	/* cgo.leak: C memory live from cgo allocations (Go programs) */
+	__u64 cgo_growth;		/* bytes above the window's low */
+	__u64 cgo_span_ns;
 };
 
 #define DETECT_FRAMES 4

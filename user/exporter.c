@@ -216,17 +216,75 @@ static double t_pages(const struct model_target *t) { return (double)t->stats.pa
 static double t_execs(const struct model_target *t) { return (double)t->stats.execs; }
 static double t_forks(const struct model_target *t) { return (double)t->stats.forks; }
 
-static void target_family(struct util_sbuf *b, const struct view *v, const char *name,
-			  const char *type, const char *help, target_get get)
+/* A family of one series per target, or with @go_flags only per Go target with those CW_GO_* flags. */
+static void target_family_of(struct util_sbuf *b, const struct view *v, const char *name,
+			     const char *type, const char *help, target_get get, __u32 go_flags)
 {
 	family(b, name, type, help);
 	for (size_t t = 0; t < v->m->n; t++) {
-		if (!target_shown(v, &v->m->t[t]))
+		const struct model_target *tg = &v->m->t[t];
+
+		if (!target_shown(v, tg) ||
+		    (go_flags && (!tg->go || (tg->go_last.flags & go_flags) != go_flags)))
 			continue;
 		util__sbuf_printf(b, "%s{", name);
 		target_labels(b, &v->m->t[t]);
 		util__sbuf_printf(b, "} %.17g\n", get(&v->m->t[t]));
 	}
+}
+
+static void target_family(struct util_sbuf *b, const struct view *v, const char *name,
+			  const char *type, const char *help, target_get get)
+{
+	target_family_of(b, v, name, type, help, get, 0);
+}
+
+static double g_peak(const struct model_target *t) { return (double)t->go_user_peak.value; }
+static double g_created(const struct model_target *t) { return (double)t->go_last.k.created; }
+static double g_exited(const struct model_target *t) { return (double)t->go_last.k.exited; }
+static double g_heap(const struct model_target *t) { return (double)t->go_last.heap_resident; }
+static double g_heap_peak(const struct model_target *t) { return (double)t->go_heap_peak.value; }
+static double g_cgo(const struct model_target *t) { return (double)t->go_last.k.cgo_bytes; }
+static double g_cgo_allocs(const struct model_target *t) { return (double)t->go_last.k.cgo_allocs; }
+
+/* Go programs: goroutines (the program's and the runtime's), the Go heap, cgo memory. */
+static void go_families(struct util_sbuf *b, const struct view *v)
+{
+	const struct model *m = v->m;
+
+	family(b, "cwatch_go_goroutines", "gauge",
+	       "Live goroutines of a Go target: kind=\"user\" is runtime.NumGoroutine(), "
+	       "kind=\"runtime\" the runtime's own.");
+	for (size_t t = 0; t < m->n; t++) {
+		const struct model_target *tg = &m->t[t];
+
+		if (!target_shown(v, tg) || !tg->go || !(tg->go_last.flags & CW_GO_GOROUTINES))
+			continue;
+		for (int k = 0; k < 2; k++) {
+			util__sbuf_printf(b, "cwatch_go_goroutines{");
+			target_labels(b, tg);
+			util__sbuf_printf(b, ",kind=\"%s\"} %llu\n", k ? "runtime" : "user",
+					  (unsigned long long)(k ? tg->go_last.system : tg->go_last.user));
+		}
+	}
+	target_family_of(b, v, "cwatch_go_goroutines_peak", "gauge",
+			 "Highest number of the Go target's own goroutines.", g_peak, CW_GO_GOROUTINES);
+	target_family_of(b, v, "cwatch_go_goroutine_creations_total", "counter",
+			 "Goroutines the Go target created since cwatch attached.", g_created,
+			 CW_GO_GOROUTINES);
+	target_family_of(b, v, "cwatch_go_goroutine_exits_total", "counter",
+			 "Goroutines of the Go target that ended since cwatch attached.", g_exited,
+			 CW_GO_GOROUTINES);
+	target_family_of(b, v, "cwatch_go_heap_resident_bytes", "gauge",
+			 "Resident memory in the Go heap's arenas (heap and goroutine stacks).",
+			 g_heap, CW_GO_HEAP);
+	target_family_of(b, v, "cwatch_go_heap_resident_peak_bytes", "gauge",
+			 "Highest resident memory in the Go heap's arenas.", g_heap_peak, CW_GO_HEAP);
+	target_family_of(b, v, "cwatch_go_cgo_live_bytes", "gauge",
+			 "C memory allocated through cgo (C.CString, C.CBytes, C.malloc) and not freed.",
+			 g_cgo, CW_GO_CGO);
+	target_family_of(b, v, "cwatch_go_cgo_allocations_total", "counter",
+			 "C allocations made through cgo.", g_cgo_allocs, CW_GO_CGO);
 }
 
 /* Pick the instances with series of their own: the most memory held first, up to the cap. */
@@ -365,6 +423,30 @@ static void verdict_families(struct util_sbuf *b, const struct view *v)
 	}
 }
 
+/*
+ * Crashes of targets, by kind (a signal's name, "go panic", ...): 1 for a
+ * crashed target while it is shown; cwatch_verdicts_total{rule="crash"}
+ * keeps the count after it is gone.
+ */
+static void crash_family(struct util_sbuf *b, const struct view *v)
+{
+	const struct model *m = v->m;
+
+	family(b, "cwatch_crashes_total", "counter",
+	       "Crashes (fatal signals, Go fatal errors) of the target, by kind.");
+	for (size_t i = 0; i < m->ncrash; i++) {
+		const struct model_target *t = &m->t[m->crash[i].target];
+
+		if (!target_shown(v, t))
+			continue;
+		util__sbuf_printf(b, "cwatch_crashes_total{");
+		target_labels(b, t);
+		util__sbuf_printf(b, ",kind=\"");
+		put_value(b, model__crash_kind(&m->crash[i].ev));
+		util__sbuf_printf(b, "\"} 1\n");
+	}
+}
+
 void exporter__format(struct util_sbuf *b, const struct exporter_opts *o, const struct model *m,
 		      const struct detect *d, const struct exporter_health *h, __u64 now)
 {
@@ -413,6 +495,7 @@ void exporter__format(struct util_sbuf *b, const struct exporter_opts *o, const 
 		      t_execs);
 	target_family(b, &v, "cwatch_target_forks_total", "counter",
 		      "Child processes the target started.", t_forks);
+	go_families(b, &v);
 
 	inst_family(b, &v, "cwatch_instance_held_bytes", "gauge",
 		    "Resident memory gained, net, while the instance ran.", i_held, true);
@@ -439,6 +522,7 @@ void exporter__format(struct util_sbuf *b, const struct exporter_opts *o, const 
 	histograms(b, &v, false);
 	histograms(b, &v, true);
 	verdict_families(b, &v);
+	crash_family(b, &v);
 
 	for (size_t i = 0; i < m->ninst; i++)
 		live_inst += m->inst[i].state == MODEL_RUNNING;

@@ -351,7 +351,7 @@ static void flame(FILE *f, const struct model *m)
 		struct node *n;
 		char owner[CW_FRAME_LEN];
 
-		if (s->thread)
+		if (s->kind != MODEL_SITE_HEAP)
 			continue;
 		site_owner(m, s, owner, sizeof(owner));
 		root.w += s->site.bytes;
@@ -380,7 +380,7 @@ void page__folded(FILE *out, const struct model *m)
 		const struct model_site *s = &m->site[i];
 		char owner[CW_FRAME_LEN];
 
-		if (s->thread || !s->site.bytes)
+		if (s->kind != MODEL_SITE_HEAP || !s->site.bytes)
 			continue;
 		site_owner(m, s, owner, sizeof(owner));
 		/* folded: outermost first, frames joined by ';', the weight after the last space */

@@ -14,11 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "detect.h"
 #include "elfsym.h"
 #include "json.h"
 #include "events.h"
 #include "exporter.h"
+#include "golang.h"
 #include "html.h"
 #include "model.h"
 #include "probes.h"
@@ -100,8 +102,10 @@ static const char usage_run[] =
 	"  -- CMD [ARG...]         launch CMD, held until the probes are attached\n"
 	"\n"
 	"Runtimes (per contract instance figures):\n"
-	"      --runtime=NAME      auto (default: pick a profile by what the target maps),\n"
-	"                          none, or a profile name (see cwatch profiles)\n"
+	"      --runtime=NAME      auto (default: pick a profile by what the target maps;\n"
+	"                          Go programs also get goroutine and cgo figures),\n"
+	"                          go (those alone), none, or a profile name\n"
+	"                          (see cwatch profiles)\n"
 	"      --profile=FILE      a profile file; tried before the built-ins (repeatable)\n"
 	"      --heap              where memory grows: user stacks sampled every 64 KiB\n"
 	"                          of new resident anon memory, per instance\n"
@@ -169,6 +173,25 @@ struct run_opts {
 	__u64 record_max;		/* --record-max, bytes; 0 = no rotation */
 };
 
+/* The kernel's site maps: where heap grows (--heap), threads, goroutines and cgo allocations start. */
+enum site_kind {
+	SITE_HEAP,
+	SITE_THREAD,
+	SITE_GO,
+	SITE_CGO,
+	SITE_NR,
+};
+
+static const struct {
+	const char *map;
+	__u16 rec;
+} site_maps[SITE_NR] = {
+	[SITE_HEAP] = { "cw_sites", CW_REC_SITE },
+	[SITE_THREAD] = { "cw_tsites", CW_REC_THREAD_SITE },
+	[SITE_GO] = { "cw_gsites", CW_REC_GO_SITE },
+	[SITE_CGO] = { "cw_cgosites", CW_REC_CGO_SITE },
+};
+
 /* State of one `cwatch run`. */
 struct collector {
 	struct run_opts *o;
@@ -181,13 +204,18 @@ struct collector {
 	struct exporter *exporter;	/* --listen */
 	struct record_writer *rec;	/* --record */
 	struct symbolizer *sym;		/* stacks of alerts and --heap sites */
+	struct golang *go;		/* Go programs' goroutines and cgo (NULL: --runtime none) */
 	struct site_seen {		/* per stack: its figures and what it reads as */
 		struct cw_site_key key;
-		bool threads;
-		struct cw_site now;	/* as the kernel says now */
+		enum site_kind kind;
+		struct cw_site now;	/* as the kernel says now (goroutines: alive, created) */
 		struct cw_site sent;	/* the group's figures last delivered (lead entry) */
 		__u32 group;		/* hash of the instance and frames, 0 = not named yet */
+		__u32 join;		/* the group it is delivered with (goroutines from before
+					 * attach join their go statement's), else group */
 		__u32 nframes;
+		bool system;		/* goroutines: the runtime's own */
+		char start[CW_FRAME_LEN];	/* goroutines: their function */
 		char frame[CW_SITE_FRAMES][CW_FRAME_LEN];
 	} *seen;
 	size_t nseen, capseen;
@@ -237,7 +265,8 @@ static void maps_refresh(struct collector *c, pid_t pid, __u64 now)
 	}
 }
 static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now);
-static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u64 now);
+static void snapshot_go(struct collector *c, __u32 tgid, __u64 now);
+static void snapshot_site_map(struct collector *c, enum site_kind kind, __u32 tgid, __u64 now);
 
 /* Every record, from the kernel or from us, goes through here: model, then output. */
 /*
@@ -312,6 +341,7 @@ static int deliver(void *ctx, const void *rec, size_t len)
 			settle_runtime(c, (pid_t)h->tgid, NULL);
 		} else if (h->type == CW_EV_EXIT) {
 			snapshot_sites(c, h->tgid, h->ts);
+			snapshot_go(c, h->tgid, h->ts);
 		} else if (c->o->probe.heap_sample && (h->type == CW_EV_PEAK || h->type == CW_EV_MMAP)) {
 			/* memory grew or code was mapped: learn the mappings while it lives */
 			maps_refresh(c, (pid_t)h->tgid, h->ts);
@@ -365,18 +395,45 @@ static void str_clear_tail(char *s, size_t len)
 }
 
 /*
- * Name the innermost four frames of user stack @id of @tgid into @frame, the
- * mappings re-read first; a return address is stepped back into its call.
+ * Name the innermost @max frames of user stack @id of @tgid into @frame, the
+ * mappings re-read first (kept as they were if it is gone); a return address
+ * is stepped back into its call. Returns the frames named.
  */
-static __u32 stack_name(struct collector *c, __u32 tgid, __s32 id, char frame[4][CW_FRAME_LEN])
+static __u32 stack_name_n(struct collector *c, __u32 tgid, __s32 id, char (*frame)[CW_FRAME_LEN],
+			  int max)
 {
 	__u64 ips[CW_STACK_DEPTH];
 	int n = probes__stack(c->probes, id, ips);
 
+	int k = 0;
+
 	symbolize__maps(c->sym, (pid_t)tgid);
-	for (int i = 0; i < n && i < 4; i++)
-		symbolize__addr(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], frame[i], CW_FRAME_LEN);
-	return n < 4 ? (__u32)n : 4;
+	/* a walk through code without frame pointers can loop on one address: stop there */
+	for (int i = 0; i < n && k < max && (!i || ips[i] != ips[i - 1]); i++)
+		symbolize__addr(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], frame[k++],
+				CW_FRAME_LEN);
+	return (__u32)k;
+}
+
+/* The innermost four frames (alerts, CW_REC_STACK). */
+static __u32 stack_name(struct collector *c, __u32 tgid, __s32 id, char frame[4][CW_FRAME_LEN])
+{
+	return stack_name_n(c, tgid, id, frame, 4);
+}
+
+/*
+ * A crash from the kernel side: its stack named now, while the dying
+ * process's mappings may still be read (those of the last snapshot else),
+ * so the record carries it and a replay shows the same frames.
+ */
+static void crash_prepare(struct collector *c, struct cw_ev_crash *e)
+{
+	str_clear_tail(e->comm, sizeof(e->comm));
+	memset(e->frame, 0, sizeof(e->frame));
+	e->nframes = 0;
+	e->pad = 0;
+	if (e->stack >= 0 && c->sym)
+		e->nframes = stack_name_n(c, e->h.tgid, e->stack, e->frame, CW_SITE_FRAMES);
 }
 
 /*
@@ -439,6 +496,13 @@ static int on_ring(void *ctx, const void *rec, size_t len)
 		alert_prepare(ctx, &e);
 		return deliver(ctx, &e, sizeof(e));
 	}
+	if (h->type == CW_EV_CRASH && len == sizeof(struct cw_ev_crash)) {
+		struct cw_ev_crash e;
+
+		memcpy(&e, rec, sizeof(e));
+		crash_prepare(ctx, &e);
+		return deliver(ctx, &e, sizeof(e));
+	}
 	return deliver(ctx, rec, len);
 }
 
@@ -461,10 +525,11 @@ static void snapshot_instances(struct collector *c, __u64 now)
 }
 
 /* Last delivered bytes of site @k (a slot is made for a new site); NULL on ENOMEM. */
-static struct site_seen *site_seen(struct collector *c, const struct cw_site_key *k, bool threads)
+static struct site_seen *site_seen(struct collector *c, const struct cw_site_key *k,
+				   enum site_kind kind)
 {
 	for (size_t i = 0; i < c->nseen; i++)
-		if (!memcmp(&c->seen[i].key, k, sizeof(*k)) && c->seen[i].threads == threads)
+		if (!memcmp(&c->seen[i].key, k, sizeof(*k)) && c->seen[i].kind == kind)
 			return &c->seen[i];
 	if (c->nseen == c->capseen) {
 		size_t cap = c->capseen ? c->capseen * 2 : 64;
@@ -477,19 +542,20 @@ static struct site_seen *site_seen(struct collector *c, const struct cw_site_key
 	}
 	memset(&c->seen[c->nseen], 0, sizeof(c->seen[0]));
 	c->seen[c->nseen].key = *k;
-	c->seen[c->nseen].threads = threads;
+	c->seen[c->nseen].kind = kind;
 	return &c->seen[c->nseen++];
 }
 
 /*
- * --heap: deliver the sites of @tgid (0: all) that grew since last time, with
- * their stacks symbolized now, while the mappings are known.
+ * Deliver the sites of @tgid (0: all) that changed since last time, with
+ * their stacks symbolized now, while the mappings are known: heap (--heap),
+ * threads, and for Go targets goroutines and cgo allocations.
  */
 static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now)
 {
-	for (int threads = 0; threads < 2; threads++)
-		if (threads || c->o->probe.heap_sample)
-			snapshot_site_map(c, threads, tgid, now);
+	for (int k = 0; k < SITE_NR; k++)
+		if (k != SITE_HEAP || c->o->probe.heap_sample)
+			snapshot_site_map(c, (enum site_kind)k, tgid, now);
 }
 
 /* FNV-1a over @n bytes, continuing from @h. */
@@ -502,71 +568,186 @@ static __u32 fnv1a(__u32 h, const void *p, size_t n)
 	return h;
 }
 
-/*
- * Deliver the changed sites of one map (heap or thread creation). Stacks are
- * symbolized once per stack id and cut at the first frame that is not code
- * (a frame-pointer walk through code without frame pointers makes frames up,
- * which would split one site into many); sites whose frames read the same
- * are one site, delivered under the hash of their frames.
- */
-static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u64 now)
+/* Cgo's own wrappers (_Cfunc_CString, _cgo_cmalloc): the Go code that called them is the site. */
+static bool cgo_wrapper(const char *frame)
 {
-	struct cw_rec_site *r = calloc(1, sizeof(*r));
-	struct cw_site_key key = {};
-	struct cw_site site;
-	__u64 ips[CW_STACK_DEPTH];
-	bool first = true;
+	return strstr(frame, "._Cfunc_") || strstr(frame, "._cgo_") || !strncmp(frame, "_cgo_", 5);
+}
 
+/*
+ * Name site @seen: its stack symbolized, cut at the first frame that is not
+ * code (a frame-pointer walk through code without frame pointers makes frames
+ * up, which would split one site into many). Goroutine and cgo sites were
+ * taken at a Go function's entry, where the frame walk skips the caller: the
+ * caller's PC (key.instance) stands in for the probed function's frame.
+ */
+static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
+{
+	const struct cw_site_key *key = &seen->key;
+	bool go = seen->kind == SITE_GO || seen->kind == SITE_CGO;
+	__u64 ips[CW_STACK_DEPTH];
+	int n = key->stack < 0 ? 0 : probes__stack(c->probes, key->stack, ips);
+
+	if (go) {
+		ips[0] = key->instance;
+		n = n ? n : 1;
+	}
+	seen->nframes = 0;
+	for (int i = 0; i < n && seen->nframes < CW_SITE_FRAMES; i++) {
+		char *f = seen->frame[seen->nframes];
+
+		symbolize__addr(c->sym, (pid_t)key->tgid, i || go ? ips[i] - 1 : ips[i], f,
+				CW_FRAME_LEN);
+		if (strstr(f, "(not code"))
+			break;
+		if (go && seen->nframes == 0 && cgo_wrapper(f))
+			continue;
+		seen->nframes++;
+	}
+	if (!seen->nframes)
+		util__strlcpy(seen->frame[seen->nframes++], "(stack not readable)", CW_FRAME_LEN);
+	if (seen->kind == SITE_GO) {
+		symbolize__addr(c->sym, (pid_t)key->tgid, start, seen->start, sizeof(seen->start));
+		seen->start[strcspn(seen->start, "+ ")] = '\0';
+		seen->system = golang__is_system(seen->start);
+	}
+	seen->group = fnv1a(2166136261u, go ? &(__u64){ 0 } : &key->instance,
+			    sizeof(key->instance));
+	for (__u32 i = 0; i < seen->nframes; i++)
+		seen->group = fnv1a(seen->group, seen->frame[i], strlen(seen->frame[i]) + 1);
+	seen->group &= 0x7fffffff;
+}
+
+/* Deliver the record of one site group (@sum: its figures). */
+static void site_deliver(struct collector *c, const struct site_seen *lead, struct cw_site sum,
+			 __u64 now)
+{
+	struct cw_rec_go_site *g;
+	struct cw_rec_site *r;
+
+	if (lead->kind == SITE_GO) {
+		g = calloc(1, sizeof(*g));
+		if (!g)
+			return;
+		g->h.type = CW_REC_GO_SITE;
+		g->h.size = sizeof(*g);
+		g->h.ts = now;
+		g->h.tgid = lead->key.tgid;
+		g->stack = (__s32)lead->group;
+		g->alive = sum.bytes;
+		g->created = sum.samples;
+		g->system = lead->system;
+		util__strlcpy(g->start, lead->start, sizeof(g->start));
+		g->nframes = lead->nframes;
+		memcpy(g->frame, lead->frame, sizeof(g->frame));
+		deliver(c, g, sizeof(*g));
+		free(g);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
 	if (!r)
 		return;
+	r->h.type = site_maps[lead->kind].rec;
+	r->h.size = sizeof(*r);
+	r->h.ts = now;
+	r->h.tgid = lead->key.tgid;
+	r->h.instance = lead->kind == SITE_CGO ? 0 : lead->key.instance;
+	r->stack = (__s32)lead->group;
+	r->site = sum;
+	r->nframes = lead->nframes;
+	memcpy(r->frame, lead->frame, sizeof(r->frame));
+	deliver(c, r, sizeof(*r));
+	free(r);
+}
+
+/*
+ * Goroutines that ran before cwatch attached were read with their go
+ * statement but no stack (CW_GO_STACK_SEEDED): they join the first site
+ * whose go statement reads the same, so a leak counts whole in one place.
+ * Every other site stands for its own group (join = group).
+ */
+static void site_deliver(struct collector *c, const struct site_seen *lead, struct cw_site sum,
+			 __u64 now);
+
+static void join_seeded(struct collector *c, __u32 tgid, __u64 now)
+{
+	for (size_t i = 0; i < c->nseen; i++) {
+		struct site_seen *s = &c->seen[i];
+
+		if (s->kind != SITE_GO || !s->group || (tgid && s->key.tgid != tgid))
+			continue;
+		s->join = s->group;
+		if (s->key.stack != CW_GO_STACK_SEEDED)
+			continue;
+		for (size_t j = 0; j < c->nseen; j++) {
+			const struct site_seen *o = &c->seen[j];
+
+			if (o->kind == SITE_GO && o->group && o->key.tgid == s->key.tgid &&
+			    o->key.stack != CW_GO_STACK_SEEDED &&
+			    !strcmp(o->frame[0], s->frame[0])) {
+				s->join = o->group;
+				break;
+			}
+		}
+		/* delivered on its own before: that site is now empty */
+		if (s->join != s->group && (s->sent.bytes || s->sent.samples)) {
+			s->sent = (struct cw_site){};
+			site_deliver(c, s, s->sent, now);
+		}
+	}
+}
+
+/*
+ * Deliver the changed sites of one kernel map. Stacks are named once per
+ * stack id; sites whose frames read the same are one site, delivered under
+ * the hash of their frames.
+ */
+static void snapshot_site_map(struct collector *c, enum site_kind kind, __u32 tgid, __u64 now)
+{
+	struct cw_site_key key = {};
+	union {
+		struct cw_site s;
+		struct cw_gsite g;
+	} v;
+	size_t vsz = kind == SITE_GO ? sizeof(v.g) : sizeof(v.s);
+	bool first = true;
+
 	/* refresh each stack's figures; name the stacks seen for the first time */
-	while (probes__next_site(c->probes, threads, &key, first, &site)) {
+	while (probes__map_next(c->probes, site_maps[kind].map, &key, sizeof(key), first, &v, vsz)) {
 		struct site_seen *seen;
-		int n;
 
 		first = false;
 		if (tgid && key.tgid != tgid)
 			continue;
-		seen = site_seen(c, &key, threads);
+		seen = site_seen(c, &key, kind);
 		if (!seen)
 			continue;
-		seen->now = site;
-		if (seen->group)
-			continue;
-		n = key.stack < 0 ? 0 : probes__stack(c->probes, key.stack, ips);
-		seen->nframes = 0;
-		for (int i = 0; i < n && seen->nframes < CW_SITE_FRAMES; i++) {
-			char *f = seen->frame[seen->nframes];
-
-			symbolize__addr(c->sym, (pid_t)key.tgid, i ? ips[i] - 1 : ips[i], f,
-					CW_FRAME_LEN);
-			if (strstr(f, "(not code"))
-				break;
-			seen->nframes++;
+		if (kind == SITE_GO)
+			seen->now = (struct cw_site){ .bytes = v.g.alive, .samples = v.g.created };
+		else
+			seen->now = v.s;
+		if (!seen->group) {
+			site_name(c, seen, kind == SITE_GO ? v.g.start : 0);
+			seen->join = seen->group;
 		}
-		if (!seen->nframes)
-			util__strlcpy(seen->frame[seen->nframes++], "(stack not readable)",
-				      CW_FRAME_LEN);
-		seen->group = fnv1a(2166136261u, &key.instance, sizeof(key.instance));
-		for (__u32 i = 0; i < seen->nframes; i++)
-			seen->group = fnv1a(seen->group, seen->frame[i], strlen(seen->frame[i]) + 1);
-		seen->group &= 0x7fffffff;
 	}
+	if (kind == SITE_GO)
+		join_seeded(c, tgid, now);
 	/* one record per group: the sum of its stacks, when it changed */
 	for (size_t i = 0; i < c->nseen; i++) {
 		struct site_seen *lead = &c->seen[i];
 		struct cw_site sum = {};
 		bool is_lead = true;
 
-		if (lead->threads != threads || !lead->group || (tgid && lead->key.tgid != tgid))
+		if (lead->kind != kind || !lead->group || (tgid && lead->key.tgid != tgid) ||
+		    lead->join != lead->group)
 			continue;
 		for (size_t j = 0; j < c->nseen && is_lead; j++) {
 			const struct site_seen *o = &c->seen[j];
 
-			if (o->threads != threads || o->group != lead->group ||
-			    o->key.tgid != lead->key.tgid)
+			if (o->kind != kind || o->join != lead->group || o->key.tgid != lead->key.tgid)
 				continue;
-			if (j < i)
+			if (j < i && o->join == o->group)
 				is_lead = false;	/* an earlier entry speaks for the group */
 			sum.bytes += o->now.bytes;
 			sum.samples += o->now.samples;
@@ -574,19 +755,39 @@ static void snapshot_site_map(struct collector *c, bool threads, __u32 tgid, __u
 		if (!is_lead || (sum.bytes == lead->sent.bytes && sum.samples == lead->sent.samples))
 			continue;
 		lead->sent = sum;
-		memset(r, 0, sizeof(*r));
-		r->h.type = threads ? CW_REC_THREAD_SITE : CW_REC_SITE;
-		r->h.size = sizeof(*r);
-		r->h.ts = now;
-		r->h.tgid = lead->key.tgid;
-		r->h.instance = lead->key.instance;
-		r->stack = (__s32)lead->group;
-		r->site = sum;
-		r->nframes = lead->nframes;
-		memcpy(r->frame, lead->frame, sizeof(r->frame));
-		deliver(c, r, sizeof(*r));
+		site_deliver(c, lead, sum, now);
 	}
-	free(r);
+}
+
+/*
+ * Deliver the Go figures of @tgid (0: every Go target): the kernel's counters,
+ * the heap, and goroutines alive summed over their sites (just refreshed).
+ */
+static void snapshot_go(struct collector *c, __u32 tgid, __u64 now)
+{
+	struct cw_rec_go_stats r;
+
+	if (!c->go)
+		return;
+	for (size_t i = 0; i < c->model->n; i++) {
+		const struct model_target *t = &c->model->t[i];
+
+		if ((tgid && t->pid != tgid) || (!tgid && t->state != MODEL_RUNNING) ||
+		    golang__stats(c->go, (pid_t)t->pid, &r))
+			continue;
+		r.h.ts = now;
+		for (size_t j = 0; j < c->nseen; j++) {
+			const struct site_seen *s = &c->seen[j];
+
+			if (s->kind == SITE_GO && s->key.tgid == t->pid) {
+				if (s->system)
+					r.system += s->now.bytes;
+				else
+					r.user += s->now.bytes;
+			}
+		}
+		deliver(c, &r, sizeof(r));
+	}
 }
 
 /* Read every target's counters from the kernel and deliver them as snapshots. */
@@ -607,6 +808,8 @@ static void snapshot(struct collector *c, __u64 now)
 		deliver(c, &r, sizeof(r));
 		if (r.stats.flags & CW_F_EXITED) {
 			probes__forget(c->probes, key);
+			if (c->go)
+				golang__forget(c->go, (pid_t)key);
 		} else {
 			settle_runtime(c, (pid_t)key, NULL);
 			symbolize__maps(c->sym, (pid_t)key);
@@ -614,6 +817,7 @@ static void snapshot(struct collector *c, __u64 now)
 	}
 	snapshot_instances(c, now);
 	snapshot_sites(c, 0, now);
+	snapshot_go(c, 0, now);
 }
 
 /*
@@ -635,7 +839,8 @@ static int choose_profiles(const struct run_opts *o, struct profile *out, int *n
 		}
 		(*n)++;
 	}
-	if (o->runtime && !strcmp(o->runtime, "none")) {
+	/* go: goroutines and cgo only (they are on for Go programs unless "none") */
+	if (o->runtime && (!strcmp(o->runtime, "none") || !strcmp(o->runtime, "go"))) {
 		*mode = RUNTIME_NONE;
 		return 0;
 	}
@@ -678,7 +883,14 @@ static int settle_runtime(struct collector *c, pid_t pid, const char *exe)
 
 	if (!c->runtime || is_settled(c, pid))
 		return 0;
+	/* crash forensics, whatever the runtime; its mappings now, in case it dies young */
+	crash__attach_go(c->probes, pid, exe);
+	if (!exe)
+		symbolize__maps(c->sym, pid);
 	pi = runtime__attach(c->runtime, pid, exe);
+	/* cgo figures only without a profile: a WASM host's C memory is its runtime's */
+	if (c->go)
+		golang__attach(c->go, pid, exe, pi < 0);
 	if (pi >= 0) {
 		struct cw_rec_runtime rr = {};
 
@@ -1276,6 +1488,8 @@ static int cmd_run(int argc, char **argv)
 		report__set_profiles(c.report, c.profile_name_ptrs, nprof);
 	}
 	c.sym = symbolize__new();
+	if (!o.runtime || strcmp(o.runtime, "none"))
+		c.go = golang__new(c.probes);
 	c.detect = detect__new(&o.rules);
 	if (!c.sym || !c.detect) {
 		cw_err("out of memory");
@@ -1380,6 +1594,7 @@ out:
 	exporter__free(c.exporter);
 	events__free(c.events);
 	symbolize__free(c.sym);
+	golang__free(c.go);
 	detect__free(c.detect);
 	free(c.seen);
 	runtime__free(c.runtime);

@@ -44,6 +44,9 @@ static size_t rec_size(__u16 type)
 	case CW_REC_INST_STATS: return sizeof(struct cw_rec_inst_stats);
 	case CW_REC_SITE: return sizeof(struct cw_rec_site);
 	case CW_REC_THREAD_SITE: return sizeof(struct cw_rec_site);
+	case CW_REC_CGO_SITE: return sizeof(struct cw_rec_site);
+	case CW_REC_GO_SITE: return sizeof(struct cw_rec_go_site);
+	case CW_REC_GO_STATS: return sizeof(struct cw_rec_go_stats);
 	case CW_EV_ALERT: return sizeof(struct cw_ev_alert);
 	case CW_EV_MEMORY: return sizeof(struct cw_ev_memory);
 	case CW_REC_RUNTIME: return sizeof(struct cw_rec_runtime);
@@ -51,6 +54,7 @@ static size_t rec_size(__u16 type)
 	case CW_REC_TICK:
 	case CW_REC_END: return sizeof(struct cw_hdr);
 	case CW_REC_RULES: return sizeof(struct cw_rec_rules);
+	case CW_EV_CRASH: return sizeof(struct cw_ev_crash);
 	default: return 0;
 	}
 }
@@ -71,6 +75,7 @@ void model__free(struct model *m)
 	for (size_t i = 0; i < m->ncode; i++)
 		free(m->code[i].buf);
 	free(m->code);
+	free(m->crash);
 	free(m->mod);
 	free(m->con);
 	free(m->site);
@@ -477,11 +482,43 @@ static void stats_merge(struct model_target *t, const struct cw_stats *st)
 	peak_merge(&t->stats.threads_peak, &old.threads_peak);
 }
 
-/* A heap site's latest figures (sites only grow: frees are not seen per site). */
+/* The site of target @t, instance @ii, kind @kind and stack @stack; made if new. NULL on ENOMEM. */
+static struct model_site *site_get(struct model *m, const struct cw_hdr *h, size_t t, long ii,
+				   enum model_site_kind kind, __s32 stack)
+{
+	struct model_site *s;
+
+	for (size_t i = 0; i < m->nsite; i++)
+		if (m->site[i].target == t && m->site[i].inst == ii && m->site[i].stack == stack &&
+		    m->site[i].kind == kind)
+			return &m->site[i];
+	s = grow((void **)&m->site, &m->nsite, &m->capsite, sizeof(*s));
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->pid = h->tgid;
+	s->instance = h->instance;
+	s->target = t;
+	s->inst = ii;
+	s->stack = stack;
+	s->kind = kind;
+	return s;
+}
+
+static void site_frames(struct model_site *s, __u32 n, const char frame[][CW_FRAME_LEN])
+{
+	s->nframes = n < CW_SITE_FRAMES ? n : CW_SITE_FRAMES;
+	for (__u32 i = 0; i < s->nframes; i++)
+		util__strlcpy(s->frame[i], frame[i], CW_FRAME_LEN);
+}
+
+/* A site's latest figures (heap sites only grow: frees are not seen per site). */
 static int apply_site(struct model *m, const struct cw_rec_site *r, struct model_target *t)
 {
+	enum model_site_kind kind = r->h.type == CW_REC_THREAD_SITE ? MODEL_SITE_THREAD :
+				    r->h.type == CW_REC_CGO_SITE ? MODEL_SITE_CGO : MODEL_SITE_HEAP;
+	struct model_site *s;
 	long ii = -1;
-	struct model_site *s = NULL;
 
 	/* the newest instance with that key: the final sites come after it ended */
 	for (size_t i = m->ninst; r->h.instance && i > 0 && ii < 0; i--)
@@ -489,34 +526,51 @@ static int apply_site(struct model *m, const struct cw_rec_site *r, struct model
 			ii = (long)(i - 1);
 	if (r->h.instance && ii < 0)
 		return -ENOENT;
-	bool thread = r->h.type == CW_REC_THREAD_SITE;
-
-	for (size_t i = 0; i < m->nsite && !s; i++)
-		if (m->site[i].target == (size_t)(t - m->t) && m->site[i].inst == ii &&
-		    m->site[i].stack == r->stack && m->site[i].thread == thread)
-			s = &m->site[i];
-	if (!s) {
-		s = grow((void **)&m->site, &m->nsite, &m->capsite, sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		memset(s, 0, sizeof(*s));
-		s->pid = r->h.tgid;
-		s->instance = r->h.instance;
-		s->target = (size_t)(t - m->t);
-		s->inst = ii;
-		s->stack = r->stack;
-		s->thread = thread;
-	}
+	s = site_get(m, &r->h, (size_t)(t - m->t), ii, kind, r->stack);
+	if (!s)
+		return -ENOMEM;
 	s->site = r->site;
-	s->nframes = r->nframes < CW_SITE_FRAMES ? r->nframes : CW_SITE_FRAMES;
-	for (__u32 i = 0; i < s->nframes; i++)
-		util__strlcpy(s->frame[i], r->frame[i], CW_FRAME_LEN);
+	site_frames(s, r->nframes, r->frame);
 	return 0;
 }
 
-/* The @k-th biggest site of kind @thread for target @t and instance @inst (or any, @any_inst). */
-static const struct model_site *top_site(const struct model *m, bool thread, size_t t, long inst,
-					 bool any_inst, size_t k)
+static int apply_go_site(struct model *m, const struct cw_rec_go_site *r, struct model_target *t)
+{
+	struct model_site *s = site_get(m, &r->h, (size_t)(t - m->t), -1, MODEL_SITE_GO, r->stack);
+
+	if (!s)
+		return -ENOMEM;
+	s->site.bytes = r->alive;
+	s->site.samples = r->created;
+	s->system = r->system != 0;
+	util__strlcpy(s->start, r->start, sizeof(s->start));
+	site_frames(s, r->nframes, r->frame);
+	return 0;
+}
+
+/* A Go program's figures: the latest, the one before, and the peaks. */
+static void apply_go_stats(struct model_target *t, const struct cw_rec_go_stats *r)
+{
+	t->go_prev = t->go ? t->go_last : *r;
+	t->go_last = *r;
+	if (!(r->flags & CW_GO_HEAP)) {	/* gone: the heap as last read */
+		t->go_last.heap_resident = t->go_prev.heap_resident;
+		t->go_last.heap_mapped = t->go_prev.heap_mapped;
+		t->go_last.flags |= t->go_prev.flags & CW_GO_HEAP;
+	}
+	t->go = true;
+	if (r->user > t->go_user_peak.value || !t->go_user_peak.ts)
+		t->go_user_peak = (struct cw_peak){ r->user, r->h.ts };
+	if (r->heap_resident > t->go_heap_peak.value)
+		t->go_heap_peak = (struct cw_peak){ r->heap_resident, r->h.ts };
+}
+
+/*
+ * The @k-th biggest site of kind @kind for target @t and instance @inst (or
+ * any, @any_inst; goroutines: the runtime's own with @system).
+ */
+static const struct model_site *top_site(const struct model *m, enum model_site_kind kind,
+					 size_t t, long inst, bool any_inst, bool system, size_t k)
 {
 	const struct model_site *prev = NULL;
 
@@ -527,7 +581,8 @@ static const struct model_site *top_site(const struct model *m, bool thread, siz
 		for (size_t i = 0; i < m->nsite; i++) {
 			const struct model_site *s = &m->site[i];
 
-			if (s->target != t || s->thread != thread || (!any_inst && s->inst != inst))
+			if (s->target != t || s->kind != kind || (!any_inst && s->inst != inst) ||
+			    s->system != system)
 				continue;
 			if (prev && (s->site.bytes > prev->site.bytes ||
 				     (s->site.bytes == prev->site.bytes && s <= prev)))
@@ -544,12 +599,106 @@ static const struct model_site *top_site(const struct model *m, bool thread, siz
 
 const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k)
 {
-	return top_site(m, false, t, inst, false, k);
+	return top_site(m, MODEL_SITE_HEAP, t, inst, false, false, k);
 }
 
 const struct model_site *model__top_thread_site(const struct model *m, size_t t, size_t k)
 {
-	return top_site(m, true, t, -1, true, k);
+	return top_site(m, MODEL_SITE_THREAD, t, -1, true, false, k);
+}
+
+const struct model_site *model__top_go_site(const struct model *m, size_t t, bool system,
+					    size_t k)
+{
+	return top_site(m, MODEL_SITE_GO, t, -1, true, system, k);
+}
+
+const struct model_site *model__top_cgo_site(const struct model *m, size_t t, size_t k)
+{
+	return top_site(m, MODEL_SITE_CGO, t, -1, true, false, k);
+}
+
+const struct model_crash *model__crash(const struct model *m, size_t t)
+{
+	for (size_t i = 0; i < m->ncrash; i++)
+		if (m->crash[i].target == t)
+			return &m->crash[i];
+	return NULL;
+}
+
+/* Signal numbers: include/uapi/asm-generic/signal.h (x86-64 and arm64 agree on these). */
+const char *model__signal_name(int signo)
+{
+	static const char *const name[] = {
+		[4] = "SIGILL", [5] = "SIGTRAP", [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE",
+		[9] = "SIGKILL", [11] = "SIGSEGV", [31] = "SIGSYS",
+	};
+
+	if (!signo)
+		return "";
+	return signo > 0 && signo < 32 && name[signo] ? name[signo] : "unknown signal";
+}
+
+/* si_code values: include/uapi/asm-generic/siginfo.h */
+const char *model__sigcode_name(int signo, int code)
+{
+	static const char *const segv[] = { NULL, "SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR",
+					    "SEGV_PKUERR" };
+	static const char *const bus[] = { NULL, "BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR" };
+	static const char *const ill[] = { NULL, "ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR",
+					   "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC",
+					   "ILL_BADSTK" };
+	static const char *const fpe[] = { NULL, "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV",
+					   "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV",
+					   "FPE_FLTSUB" };
+
+	switch (code) {
+	case 0: return "SI_USER";
+	case 0x80: return "SI_KERNEL";
+	case -1: return "SI_QUEUE";
+	case -6: return "SI_TKILL";
+	}
+	if (code <= 0)
+		return NULL;
+	switch (signo) {
+	case 11: return code < 5 ? segv[code] : NULL;
+	case 7: return code < 4 ? bus[code] : NULL;
+	case 4: return code < 9 ? ill[code] : NULL;
+	case 8: return code < 9 ? fpe[code] : NULL;
+	case 31: return code == 1 ? "SYS_SECCOMP" : NULL;
+	}
+	return NULL;
+}
+
+const char *model__crash_kind(const struct cw_ev_crash *e)
+{
+	switch (e->kind) {
+	case CW_CRASH_SIGNAL: return model__signal_name(e->signo);
+	case CW_CRASH_GO_PANIC: return "go panic";
+	case CW_CRASH_GO_THROW: return "go fatal error";
+	case CW_CRASH_GO_SIGNAL: return "go fatal signal";
+	}
+	return "unknown";
+}
+
+/* A crash of target @t: kept with its frames and the instance it hit. */
+static int apply_crash(struct model *m, const struct cw_ev_crash *e, struct model_target *t)
+{
+	struct model_instance *in = e->h.instance ? model__instance(m, e->h.tgid, e->h.instance)
+						  : NULL;
+	struct model_crash *c = grow((void **)&m->crash, &m->ncrash, &m->capcrash, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->target = (size_t)(t - m->t);
+	c->inst = in ? (long)(in - m->inst) : -1;
+	c->ev = *e;
+	c->ev.nframes = e->nframes < CW_SITE_FRAMES ? e->nframes : CW_SITE_FRAMES;
+	for (__u32 i = 0; i < CW_SITE_FRAMES; i++)
+		c->ev.frame[i][CW_FRAME_LEN - 1] = '\0';
+	c->ev.comm[CW_COMM_LEN - 1] = '\0';
+	m->last_inst = c->inst;
+	return 0;
 }
 
 /* A target is gone: so are its instances. */
@@ -597,16 +746,24 @@ int model__apply(struct model *m, const void *rec, size_t len)
 	case CW_REC_RULES:
 		return -ENOENT;	/* for the report and the replay, not the model */
 	case CW_REC_SITE:
-	case CW_REC_THREAD_SITE: {
-		int err;
+	case CW_REC_THREAD_SITE:
+	case CW_REC_CGO_SITE:
+	case CW_REC_GO_SITE:
+	case CW_REC_GO_STATS: {
+		int err = 0;
 
-		/* a target's last sites are read when its exit arrives */
+		/* a target's last sites and figures are read when its exit arrives */
 		for (size_t i = m->n; !t && i > 0; i--)
 			if (m->t[i - 1].pid == h->tgid)
 				t = &m->t[i - 1];
 		if (!t)
 			return -ENOENT;
-		err = apply_site(m, rec, t);
+		if (h->type == CW_REC_GO_STATS)
+			apply_go_stats(t, rec);
+		else if (h->type == CW_REC_GO_SITE)
+			err = apply_go_site(m, rec, t);
+		else
+			err = apply_site(m, rec, t);
 		if (err)
 			return err;
 		return (int)(t - m->t);
@@ -620,6 +777,21 @@ int model__apply(struct model *m, const void *rec, size_t len)
 			return err;
 		if (!t)
 			return -ENOENT;
+		t->last_ts = h->ts;
+		return (int)(t - m->t);
+	}
+	case CW_EV_CRASH: {
+		int err;
+
+		/* it comes as the target dies: place it on the newest with that pid */
+		for (size_t i = m->n; !t && i > 0; i--)
+			if (m->t[i - 1].pid == h->tgid)
+				t = &m->t[i - 1];
+		if (!t)
+			return -ENOENT;
+		err = apply_crash(m, rec, t);
+		if (err)
+			return err;
 		t->last_ts = h->ts;
 		return (int)(t - m->t);
 	}

@@ -30,6 +30,11 @@ struct model_target {
 	__u64 exit_ts;			/* ns: exited */
 	struct cw_stats stats;		/* latest figures (final ones once exited) */
 	char runtime[32];		/* the runtime profile attached for it, "" = none */
+	/* Go programs (CW_REC_GO_STATS): latest, the one before (rates), peaks */
+	bool go;			/* a Go program: go, go_prev valid */
+	struct cw_rec_go_stats go_last, go_prev;
+	struct cw_peak go_user_peak;	/* goroutines: the program's */
+	struct cw_peak go_heap_peak;	/* bytes resident in the Go heap */
 };
 
 #define MODEL_RETAINED_WINDOW 64	/* calls the retained-bytes median looks back on */
@@ -87,9 +92,19 @@ struct model_contract {
 	__u32 nretained, retained_pos;
 };
 
-/* --heap: where anon memory of a target or instance grew, by user stack. */
+/* What a site counts (cwatch.h's site records). */
+enum model_site_kind {
+	MODEL_SITE_HEAP = 0,	/* --heap: sampled anon growth; bytes, samples */
+	MODEL_SITE_THREAD = 1,	/* thread creation: bytes = alive, samples = created */
+	MODEL_SITE_GO = 2,	/* goroutine creation (go statement): bytes = alive, samples = created */
+	MODEL_SITE_CGO = 3,	/* cgo allocations: bytes live, samples = allocations live */
+};
+
+/* A site: where anon memory grew (--heap), threads or goroutines were made, C memory is held. */
 struct model_site {
-	bool thread;		/* a thread creation site: site.bytes = alive, samples = created */
+	enum model_site_kind kind;
+	bool system;		/* goroutines: the runtime's own */
+	char start[CW_FRAME_LEN];	/* goroutines: their function */
 	__u32 pid;
 	__u64 instance;		/* instance key, 0 = the target itself */
 	size_t target;		/* index in model.t */
@@ -121,6 +136,13 @@ struct model_code {
 
 #define MODEL_STACKS 64	/* named stacks kept (the most recent) */
 
+/* A crash (CW_EV_CRASH, frames named): where it happened; the target says how it ended. */
+struct model_crash {
+	size_t target;			/* index in model.t */
+	long inst;			/* index in model.inst of the instance running, -1 = none */
+	struct cw_ev_crash ev;
+};
+
 struct model {
 	struct cw_rec_stack stack[MODEL_STACKS];	/* ring of CW_REC_STACK records */
 	size_t nstack;
@@ -136,6 +158,8 @@ struct model {
 	size_t nsite, capsite;
 	struct model_code *code;
 	size_t ncode, capcode;
+	struct model_crash *crash;	/* in order of arrival, at most one per process */
+	size_t ncrash, capcrash;
 	__u64 records;			/* records applied */
 	__u64 bad_records;		/* records refused as malformed */
 	__u64 lost;			/* events the kernel could not queue, total */
@@ -175,9 +199,28 @@ size_t model__nr_instances(const struct model *m, size_t t);
 const struct model_site *model__top_site(const struct model *m, size_t t, long inst, size_t k);
 /* The same for thread creation sites, by threads alive. */
 const struct model_site *model__top_thread_site(const struct model *m, size_t t, size_t k);
+/*
+ * The same for goroutine creation sites (by goroutines alive; the runtime's
+ * own with @system) and cgo allocation sites (by bytes live).
+ */
+const struct model_site *model__top_go_site(const struct model *m, size_t t, bool system,
+					    size_t k);
+const struct model_site *model__top_cgo_site(const struct model *m, size_t t, size_t k);
 
 /* The frames of stack @id of @pid, if a CW_REC_STACK named it lately; NULL else. */
 const struct cw_rec_stack *model__stack(const struct model *m, __u32 pid, __s32 id);
+
+/* The crash of target @t, or NULL if it did not crash. */
+const struct model_crash *model__crash(const struct model *m, size_t t);
+/*
+ * What killed it, for people and labels: the signal's name ("SIGSEGV") for a
+ * fatal signal, else "go panic", "go fatal error" or "go fatal signal".
+ */
+const char *model__crash_kind(const struct cw_ev_crash *e);
+/* "SIGSEGV" for 11 ... (the signals crashes carry), "" for 0, else "unknown signal". */
+const char *model__signal_name(int signo);
+/* The name of si_code @code of signal @signo ("SEGV_MAPERR", "SI_USER"), or NULL if unknown. */
+const char *model__sigcode_name(int signo, int code);
 
 /* Resident bytes (file + anon + shmem) of @st now. */
 __u64 model__rss(const struct cw_stats *st);

@@ -351,6 +351,12 @@ int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 c
 int probes__attach_prog(struct probes *p, const char *name, const char *path, __u64 off,
 			__u64 cookie, bool ret)
 {
+	return probes__attach_prog_pid(p, name, -1, path, off, cookie, ret);
+}
+
+int probes__attach_prog_pid(struct probes *p, const char *name, pid_t pid, const char *path,
+			    __u64 off, __u64 cookie, bool ret)
+{
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = ret);
 	struct bpf_program *prog = bpf_object__find_program_by_name(p->skel->obj, name);
 	struct bpf_link *l;
@@ -367,24 +373,54 @@ int probes__attach_prog(struct probes *p, const char *name, const char *path, __
 		p->links = nl;
 		p->caplinks = cap;
 	}
-	l = bpf_program__attach_uprobe_opts(prog, -1, path, off, &uo);
+	l = bpf_program__attach_uprobe_opts(prog, pid, path, off, &uo);
 	if (!l)
 		return -errno;
 	p->links[p->nlinks++] = l;
 	return 0;
 }
 
+int probes__map_next(struct probes *p, const char *map, void *key, size_t ksz, bool first,
+		     void *out, size_t vsz)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
+
+	return m ? map_next(m, key, ksz, first, out, vsz) : 0;
+}
+
+int probes__map_update(struct probes *p, const char *map, const void *key, size_t ksz,
+		       const void *val, size_t vsz, __u64 flags)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
+
+	if (!m)
+		return -ENOENT;
+	return bpf_map__update_elem(m, key, ksz, val, vsz, flags) ? -errno : 0;
+}
+
+int probes__map_lookup(struct probes *p, const char *map, const void *key, size_t ksz,
+		       void *val, size_t vsz)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
+
+	if (!m)
+		return -ENOENT;
+	return bpf_map__lookup_elem(m, key, ksz, val, vsz, 0) ? -errno : 0;
+}
+
+int probes__map_delete(struct probes *p, const char *map, const void *key, size_t ksz)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
+
+	if (!m)
+		return -ENOENT;
+	return bpf_map__delete_elem(m, key, ksz, 0) ? -errno : 0;
+}
+
 int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		      struct cw_inst_stats *out)
 {
 	return map_next(p->skel->maps.cw_instances, key, sizeof(*key), first, out, sizeof(*out));
-}
-
-int probes__next_site(struct probes *p, bool threads, struct cw_site_key *key, bool first,
-		      struct cw_site *out)
-{
-	return map_next(threads ? p->skel->maps.cw_tsites : p->skel->maps.cw_sites, key,
-			sizeof(*key), first, out, sizeof(*out));
 }
 
 int probes__stack(struct probes *p, __s32 id, __u64 *ips)

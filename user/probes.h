@@ -64,13 +64,23 @@ int probes__attach_uprobe(struct probes *p, const char *path, __u64 off, __u32 c
  */
 int probes__attach_prog(struct probes *p, const char *name, const char *path, __u64 off,
 			__u64 cookie, bool ret);
+/* The same for process @pid only (-1: every process): the kernel places the breakpoint in it alone. */
+int probes__attach_prog_pid(struct probes *p, const char *name, pid_t pid, const char *path,
+			    __u64 off, __u64 cookie, bool ret);
+/*
+ * Hash map @map by name: step through it as probes__next does (1 while there
+ * are more); update, look up or delete one entry (0 or -errno).
+ */
+int probes__map_next(struct probes *p, const char *map, void *key, size_t ksz, bool first,
+		     void *out, size_t vsz);
+int probes__map_update(struct probes *p, const char *map, const void *key, size_t ksz,
+		       const void *val, size_t vsz, __u64 flags);
+int probes__map_lookup(struct probes *p, const char *map, const void *key, size_t ksz,
+		       void *val, size_t vsz);
+int probes__map_delete(struct probes *p, const char *map, const void *key, size_t ksz);
 /* Iterate instances like probes__next; @key is the map key. */
 int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 		      struct cw_inst_stats *out);
-
-/* Iterate heap sites (--heap), or with @threads thread creation sites, like probes__next. */
-int probes__next_site(struct probes *p, bool threads, struct cw_site_key *key, bool first,
-		      struct cw_site *out);
 /* The user stack @id: up to CW_STACK_DEPTH addresses into @ips; returns how many. */
 int probes__stack(struct probes *p, __s32 id, __u64 *ips);
 

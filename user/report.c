@@ -98,6 +98,78 @@ static void thread_sites_json(struct report *r, const struct model *m, size_t t)
 		site_list_json(r, m, "thread_sites", thread_nth, t, -1, "alive", "created");
 }
 
+static const struct model_site *cgo_nth(const struct model *m, size_t t, long inst, size_t k)
+{
+	(void)inst;
+	return model__top_cgo_site(m, t, k);
+}
+
+/* Per second between a Go program's last two figures, for counter @field's values @a then @b. */
+static double go_rate(const struct model_target *t, __u64 a, __u64 b)
+{
+	__u64 dt = t->go_last.h.ts - t->go_prev.h.ts;
+
+	return dt && b >= a ? (double)(b - a) * 1e9 / (double)dt : 0;
+}
+
+/*
+ * "go": a Go program's runtime figures; "goroutine_sites": where its live
+ * goroutines were created, most alive first (the runtime's own apart);
+ * "cgo_sites": where its live C memory was allocated.
+ */
+static void go_json(struct report *r, const struct model *m, const struct model_target *t)
+{
+	const struct cw_rec_go_stats *g = &t->go_last, *p = &t->go_prev;
+	size_t ti = (size_t)(t - m->t);
+	const struct model_site *site;
+	struct json *j = &r->j;
+
+	if (!t->go)
+		return;
+	json__obj(j, "go");
+	json__str(j, "version", g->version);
+	json__bool(j, "goroutines_tracked", g->flags & CW_GO_GOROUTINES);
+	if (g->flags & CW_GO_GOROUTINES) {
+		json__u64(j, "goroutines", g->user);
+		json__u64(j, "goroutines_runtime", g->system);
+		peak_json(r, "goroutines_peak", "goroutines_peak_t", &t->go_user_peak);
+		json__u64(j, "goroutines_created_total", g->k.created);
+		json__u64(j, "goroutines_exited_total", g->k.exited);
+		json__f64(j, "goroutines_created_per_second", go_rate(t, p->k.created, g->k.created), 1);
+		json__f64(j, "goroutines_exited_per_second", go_rate(t, p->k.exited, g->k.exited), 1);
+	}
+	json__u64(j, "heap_resident_bytes", g->heap_resident);
+	peak_json(r, "heap_resident_peak_bytes", "heap_resident_peak_t", &t->go_heap_peak);
+	json__u64(j, "heap_mapped_bytes", g->heap_mapped);
+	json__bool(j, "cgo_tracked", g->flags & CW_GO_CGO);
+	if (g->flags & CW_GO_CGO) {
+		json__i64(j, "cgo_live_bytes", g->k.cgo_bytes);
+		json__u64(j, "cgo_live_allocs", g->k.cgo_allocs - g->k.cgo_frees);
+		json__u64(j, "cgo_allocs_total", g->k.cgo_allocs);
+	}
+	json__close(j, '}');
+	if (model__top_go_site(m, ti, false, 0)) {
+		json__arr(j, "goroutine_sites");
+		for (size_t k = 0; k < REPORT_SITES && (site = model__top_go_site(m, ti, false, k));
+		     k++) {
+			if (!site->site.bytes && !site->site.samples)
+				break;	/* the rest are empty: merged elsewhere */
+			json__obj(j, NULL);
+			json__u64(j, "alive", site->site.bytes);
+			json__u64(j, "created", site->site.samples);
+			json__str(j, "function", site->start);
+			json__arr(j, "frames");
+			for (__u32 f = 0; f < site->nframes; f++)
+				json__str(j, NULL, site->frame[f]);
+			json__close(j, ']');
+			json__close(j, '}');
+		}
+		json__close(j, ']');
+	}
+	if (model__top_cgo_site(m, ti, 0))
+		site_list_json(r, m, "cgo_sites", cgo_nth, ti, -1, "bytes", "allocs");
+}
+
 /* The figures of one instance, shared by instance, instance_end and summary objects. */
 static void instance_json(struct report *r, const struct model *m, const struct model_instance *in)
 {
@@ -149,6 +221,49 @@ static void instance_json(struct report *r, const struct model *m, const struct 
 	peak_json(r, "linear_peak_bytes", "linear_peak_t", &s->linear_peak);
 	json__u64(j, "grows_total", s->grows);
 	sites_json(r, m, in->target, (long)(in - m->inst));
+}
+
+/* The members of crash @c: what killed it, where, and (once known) how it ended. */
+static void crash_json(struct report *r, const struct model *m, const struct model_crash *c)
+{
+	const struct cw_ev_crash *e = &c->ev;
+	const struct model_target *t = &m->t[c->target];
+	const char *code = model__sigcode_name(e->signo, e->code);
+	struct json *j = &r->j;
+	char hex[24];
+
+	json__u64(j, "pid", t->pid);
+	json__u64(j, "tid", e->h.tid);
+	json__str(j, "thread", e->comm);
+	json__str(j, "kind", model__crash_kind(e));
+	json__str(j, "signal", model__signal_name(e->signo));
+	json__str(j, "signal_code", e->signo && code ? code : "");
+	snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)e->addr);
+	json__str(j, "address", hex);
+	snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)e->ip);
+	json__str(j, "ip", hex);
+	json__f64(j, "crash_t", rel(r, e->h.ts), 3);
+	if (c->inst >= 0 && (size_t)c->inst < m->ninst) {
+		const struct model_instance *in = &m->inst[c->inst];
+
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)in->key);
+		json__u64(j, "id", in->seq);
+		json__str(j, "instance", hex);
+		json__str(j, "contract", in->contract);
+		json__str(j, "runtime", profile_name(r, in->profile));
+		json__u64(j, "call", e->call);
+	}
+	json__arr(j, "frames");
+	for (__u32 i = 0; i < e->nframes && i < CW_SITE_FRAMES; i++)
+		json__str(j, NULL, e->frame[i]);
+	json__close(j, ']');
+	json__str(j, "state", t->state == MODEL_EXITED ? "exited" : "running");
+	if (t->state == MODEL_EXITED) {
+		json__i64(j, "exit_code", (t->exit_code >> 8) & 0xff);
+		json__i64(j, "exit_signal", t->exit_code & 0x7f);
+		json__bool(j, "core_dumped", t->exit_code & 0x80);
+		json__f64(j, "exit_t", rel(r, t->exit_ts), 3);
+	}
 }
 
 struct report *report__new(const struct report_opts *o)
@@ -292,6 +407,7 @@ static void target_json(struct report *r, const struct model *m, const struct mo
 	json__u64(j, "brk_calls_total", s->brk_calls);
 	sites_json(r, m, (size_t)(t - m->t), -1);
 	thread_sites_json(r, m, (size_t)(t - m->t));
+	go_json(r, m, t);
 }
 
 /* Print (or keep, when redrawing) one lifecycle line. */
@@ -397,10 +513,18 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 		if (t->state != MODEL_EXITED || t->exit_ts != h->ts)
 			break;
 		if (r->o.json) {
+			const struct model_crash *c = model__crash(m, (size_t)idx);
+
 			obj_begin(r, "exit", h->ts);
 			target_json(r, m, t);
 			json__u64(&r->j, "events_lost", m->lost);
 			obj_emit(r);
+			/* the whole story once the exit status is known */
+			if (c) {
+				obj_begin(r, "crash", h->ts);
+				crash_json(r, m, c);
+				obj_emit(r);
+			}
 		} else {
 			log_line(r, h->ts, "target %u (%s) exited, code %d%s; peak %s", t->pid, t->comm,
 				 (t->exit_code >> 8) & 0xff, t->exit_code & 0x7f ? " (signal)" : "",
@@ -470,6 +594,32 @@ static void table_row(struct report *r, const struct model_target *t)
 		(unsigned long long)s->threads, (unsigned long long)s->threads_peak.value,
 		util__fmt_bytes(s->page_allocs << 12, pages, sizeof(pages)),
 		t->state == MODEL_EXITED ? " gone" : "");
+}
+
+/* A Go program's line under its row: goroutines, their rates, the heap, cgo. */
+static void go_row(struct report *r, const struct model_target *t)
+{
+	const struct cw_rec_go_stats *g = &t->go_last;
+	char heap[16], cgo[16];
+
+	if (!t->go)
+		return;
+	util__fmt_bytes(g->heap_resident, heap, sizeof(heap));
+	if (!(g->flags & CW_GO_GOROUTINES)) {
+		fprintf(r->o.out, "%7s %-15.15s goroutines not tracked, heap %s\n", "",
+			g->version[0] ? g->version : "go?", heap);
+		return;
+	}
+	fprintf(r->o.out, "%7s %-15.15s goroutines %llu (+%llu runtime) peak %llu  %+.0f/s "
+		"-%.0f/s  heap %s", "", g->version, (unsigned long long)g->user,
+		(unsigned long long)g->system, (unsigned long long)t->go_user_peak.value,
+		go_rate(t, t->go_prev.k.created, g->k.created),
+		go_rate(t, t->go_prev.k.exited, g->k.exited), heap);
+	if (g->flags & CW_GO_CGO)
+		fprintf(r->o.out, "  cgo %s", util__fmt_bytes(g->k.cgo_bytes > 0 ?
+							     (__u64)g->k.cgo_bytes : 0, cgo,
+							     sizeof(cgo)));
+	fputc('\n', r->o.out);
 }
 
 /* The live instances of target @ti under its row: 80 columns. */
@@ -567,6 +717,7 @@ void report__interval(struct report *r, const struct model *m, __u64 now)
 			continue;
 		if (rows++ < TABLE_ROWS) {
 			table_row(r, &m->t[i]);
+			go_row(r, &m->t[i]);
 			instance_rows(r, m, i);
 		} else {
 			hidden++;
@@ -618,6 +769,53 @@ static void summary_text(struct report *r, const struct model_target *t, __u64 n
 		util__fmt_bytes_long(s->page_allocs << 12, a, sizeof(a)),
 		(unsigned long long)s->mmap_calls, (unsigned long long)s->munmap_calls,
 		(unsigned long long)s->forks, (unsigned long long)s->execs);
+}
+
+/* A Go program's goroutines, heap and cgo memory, with the sites holding most. */
+static void summary_go(struct report *r, const struct model *m, size_t ti)
+{
+	const struct model_target *t = &m->t[ti];
+	const struct cw_rec_go_stats *g = &t->go_last;
+	const struct model_site *site;
+	char a[24], b[24];
+
+	if (!t->go)
+		return;
+	if (g->flags & CW_GO_GOROUTINES) {
+		fprintf(r->o.out, "  goroutines %s: peak %llu at %+.1fs; %s %llu (+%llu runtime); "
+			"%llu created, %llu exited\n", g->version,
+			(unsigned long long)t->go_user_peak.value, rel(r, t->go_user_peak.ts),
+			t->state == MODEL_EXITED ? "at exit" : "now", (unsigned long long)g->user,
+			(unsigned long long)g->system, (unsigned long long)g->k.created,
+			(unsigned long long)g->k.exited);
+		site = model__top_go_site(m, ti, false, 0);
+		if (site && site->site.bytes) {
+			fprintf(r->o.out, "            most alive: %llu of %llu created, running %s, "
+				"from:\n", (unsigned long long)site->site.bytes,
+				(unsigned long long)site->site.samples, site->start);
+			for (__u32 f = 0; f < site->nframes && f < 3; f++)
+				fprintf(r->o.out, "              %.74s\n", site->frame[f]);
+		}
+	} else {
+		fprintf(r->o.out, "  goroutines not tracked (%s)\n",
+			g->version[0] ? g->version : "Go version unknown");
+	}
+	fprintf(r->o.out, "  go heap   resident peak %s at %+.1fs; last %s\n",
+		util__fmt_bytes_long(t->go_heap_peak.value, a, sizeof(a)), rel(r, t->go_heap_peak.ts),
+		util__fmt_bytes_long(g->heap_resident, b, sizeof(b)));
+	if (!(g->flags & CW_GO_CGO))
+		return;
+	fprintf(r->o.out, "  cgo       %s live in %llu C allocations (%llu made)\n",
+		util__fmt_bytes_long(g->k.cgo_bytes > 0 ? (__u64)g->k.cgo_bytes : 0, a, sizeof(a)),
+		(unsigned long long)(g->k.cgo_allocs - g->k.cgo_frees),
+		(unsigned long long)g->k.cgo_allocs);
+	site = model__top_cgo_site(m, ti, 0);
+	if (site && site->site.bytes) {
+		fprintf(r->o.out, "            most held (%s) allocated at:\n",
+			util__fmt_bytes_long(site->site.bytes, a, sizeof(a)));
+		for (__u32 f = 0; f < site->nframes && f < 3; f++)
+			fprintf(r->o.out, "              %.74s\n", site->frame[f]);
+	}
 }
 
 /* The biggest heap site of target @t / instance @inst, three frames deep (--heap). */
@@ -685,6 +883,51 @@ static void wrap(FILE *f, const char *text, int indent, int width)
 	}
 }
 
+/*
+ * The CRASH block of target @t, if it crashed: what killed it, the thread,
+ * the instance and call it was in, how the process ended, and the stack.
+ */
+static void summary_crash(struct report *r, const struct model *m, size_t t, __u64 now)
+{
+	const struct model_crash *c = model__crash(m, t);
+	const struct model_target *tg = &m->t[t];
+	const struct cw_ev_crash *e;
+	const char *code;
+
+	if (!c)
+		return;
+	e = &c->ev;
+	code = model__sigcode_name(e->signo, e->code);
+	fprintf(r->o.out, "  CRASH     %s", model__crash_kind(e));
+	if (e->kind != CW_CRASH_SIGNAL && e->signo)
+		fprintf(r->o.out, " after %s", model__signal_name(e->signo));
+	if (e->signo && code && (e->signo == 11 || e->signo == 7))
+		fprintf(r->o.out, " (%s, address 0x%llx)", code, (unsigned long long)e->addr);
+	else if (e->signo && code)
+		fprintf(r->o.out, " (%s)", code);
+	fprintf(r->o.out, " at %+.1fs\n", rel(r, e->h.ts));
+	fprintf(r->o.out, "            thread %u (%s)", e->h.tid, e->comm);
+	if (c->inst >= 0 && (size_t)c->inst < m->ninst) {
+		const struct model_instance *in = &m->inst[c->inst];
+
+		fprintf(r->o.out, " in instance #%u %.24s (%s), call %llu", in->seq, in->contract,
+			profile_name(r, in->profile), (unsigned long long)e->call);
+	}
+	fprintf(r->o.out, "\n");
+	if (tg->state != MODEL_EXITED)
+		fprintf(r->o.out, "            still running at %+.1fs\n", rel(r, now));
+	else if (tg->exit_code & 0x7f)
+		fprintf(r->o.out, "            died of signal %d (%s)%s\n", tg->exit_code & 0x7f,
+			model__signal_name(tg->exit_code & 0x7f), tg->exit_code & 0x80 ?
+			", core dumped" : "");
+	else
+		fprintf(r->o.out, "            exited with code %d\n", (tg->exit_code >> 8) & 0xff);
+	for (__u32 f = 0; f < e->nframes && f < CW_SITE_FRAMES; f++)
+		fprintf(r->o.out, "            %s %.64s\n", f ? "  " : "at", e->frame[f]);
+	if (!e->nframes)
+		fprintf(r->o.out, "            (no stack: its mappings were gone before cwatch read them)\n");
+}
+
 /* Worth its own summary block: chosen by the user, long-lived, or still running. */
 static bool summary_detailed(const struct model_target *t)
 {
@@ -733,6 +976,13 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 			json__close(&r->j, '}');
 		}
 		json__close(&r->j, ']');
+		json__arr(&r->j, "crash_list");
+		for (size_t i = 0; i < m->ncrash; i++) {
+			json__obj(&r->j, NULL);
+			crash_json(r, m, &m->crash[i]);
+			json__close(&r->j, '}');
+		}
+		json__close(&r->j, ']');
 		obj_emit(r);
 		return;
 	}
@@ -742,8 +992,10 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct model_target *t = &m->t[i];
 
-		if (summary_detailed(t)) {
+		if (summary_detailed(t) || model__crash(m, i)) {
 			summary_text(r, t, now);
+			summary_go(r, m, i);
+			summary_crash(r, m, i, now);
 			if (!model__nr_instances(m, i) && !m->ninst)
 				summary_site(r, m, i, -1);
 			summary_instances(r, m, i);

@@ -216,6 +216,14 @@ static int parse_rule(struct yamlx *c, int kind, const yaml_node_t *m, struct de
 			err = get_u32(c, vn, &r->threads_growth);
 		} else if (kind == DETECT_THREADS && !strcmp(k, "span")) {
 			err = get_duration(c, vn, &r->threads_span_ns);
+		} else if (kind == DETECT_GOROUTINES && !strcmp(k, "growth")) {
+			err = get_u32(c, vn, &r->goroutines_growth);
+		} else if (kind == DETECT_GOROUTINES && !strcmp(k, "span")) {
+			err = get_duration(c, vn, &r->goroutines_span_ns);
+		} else if (kind == DETECT_CGO && !strcmp(k, "growth")) {
+			err = get_bytes(c, vn, &r->cgo_growth);
+		} else if (kind == DETECT_CGO && !strcmp(k, "span")) {
+			err = get_duration(c, vn, &r->cgo_span_ns);
 		} else {
 			return yamlx__fail(c, kn, "rule %s has no setting '%s'", detect__name(kind), k);
 		}

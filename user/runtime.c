@@ -112,8 +112,7 @@ static int mapped_file(pid_t pid, const char *pat, char *out, size_t len)
 	return err;
 }
 
-/* Where the binary @bin of a profile is for @pid/@exe: 0 with the path, or -ENOENT. */
-static int binary_path(const char *bin, pid_t pid, const char *exe, char *out, size_t len)
+int runtime__binary_path(const char *bin, pid_t pid, const char *exe, char *out, size_t len)
 {
 	char e[4096], needed[256];
 
@@ -167,7 +166,7 @@ int runtime__resolve(const struct profile *pr, pid_t pid, const char *exe,
 
 		memset(s, 0, sizeof(*s));
 		s->pp = &pr->probe[i];
-		s->err = binary_path(s->pp->binary, pid, exe, s->path, sizeof(s->path));
+		s->err = runtime__binary_path(s->pp->binary, pid, exe, s->path, sizeof(s->path));
 		if (s->err) {
 			snprintf(s->path, sizeof(s->path), "%s", s->pp->binary);
 			continue;

@@ -43,6 +43,11 @@ void runtime__free(struct runtime *r);
  * probes could not be attached (symbols missing, a return probe on Go code).
  */
 int runtime__attach(struct runtime *r, pid_t pid, const char *exe);
+/*
+ * Where binary @bin ("exe", or a library's file name) is for @pid/@exe:
+ * mapped already, or what the executable will load. 0 with the path, or -ENOENT.
+ */
+int runtime__binary_path(const char *bin, pid_t pid, const char *exe, char *out, size_t len);
 /* The profile at index @i, or NULL. */
 const struct profile *runtime__profile(const struct runtime *r, int i);
 

@@ -405,3 +405,48 @@ TEST(rules_file_sets_thresholds)
 	ASSERT_EQ(detect__kind("memory.shared"), CW_RULE_SHARED);
 	ASSERT_STREQ(detect__name(DETECT_THREADS), "threads.growth");
 }
+
+TEST(detect_crash_in_an_instance_then_the_exit)
+{
+	struct cw_ev_crash c = { .h = { .type = CW_EV_CRASH, .size = sizeof(c), .tgid = 70,
+					.tid = 71, .instance = 0x10, .ts = 5 * S },
+				 .kind = CW_CRASH_SIGNAL, .signo = 11, .code = 1, .stack = 3,
+				 .call = 4, .nframes = 2 };
+	struct cw_ev_exit x = { .h = { .type = CW_EV_EXIT, .size = sizeof(x), .tgid = 70,
+				       .ts = 5 * S + 1000 }, .exit_code = 11 };
+	const struct model_crash *mc;
+	const struct detect_verdict *v;
+	struct rig g;
+
+	rig_init(&g, NULL, 70);
+	instance(&g, 70, 0x10, "auction");
+	strcpy(c.comm, "worker");
+	strcpy(c.frame[0], "crash_here+0x10 (host)");
+	strcpy(c.frame[1], "call_contract+0x5e (host)");
+	feed(&g, &c, sizeof(c));
+	ASSERT_EQ(g.verdicts, 1);
+	v = last(&g);
+	if (!ASSERT_TRUE(v != NULL))
+		goto out;
+	ASSERT_EQ(v->kind, DETECT_CRASH);
+	ASSERT_EQ(v->severity, DETECT_CRITICAL);
+	ASSERT_STREQ(detect__name(v->kind), "crash");
+	ASSERT_EQ(v->tid, 71);
+	ASSERT_EQ(v->call, 4);
+	ASSERT_STREQ(g.m->inst[v->inst].name, "auction");
+	ASSERT_STREQ(v->frame[1], "call_contract+0x5e (host)");
+	ASSERT_TRUE(strstr(v->detail, "SIGSEGV (SEGV_MAPERR, address 0x0) in thread 71 (worker)") ==
+		    v->detail);
+	feed(&g, &x, sizeof(x));
+	mc = model__crash(g.m, 0);
+	if (!ASSERT_TRUE(mc != NULL))
+		goto out;
+	ASSERT_EQ(mc->inst, v->inst);
+	ASSERT_EQ(g.m->t[mc->target].exit_code, 11);
+	ASSERT_STREQ(model__crash_kind(&mc->ev), "SIGSEGV");
+	c.kind = CW_CRASH_GO_PANIC;
+	ASSERT_STREQ(model__crash_kind(&c), "go panic");
+	ASSERT_EQ(g.verdicts, 1);
+out:
+	rig_free(&g);
+}

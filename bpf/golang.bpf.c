@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Go programs: goroutines by creation site, and C allocations made through
+ * cgo by the Go code that asked for them (cwatch.h explains the keys).
+ *
+ * Only entry probes and probes in the middle of Go functions: a return probe
+ * rewrites the return address on the goroutine stack, which Go moves and
+ * unwinds itself, and crashes the program. The Go internal ABI (1.17+ on
+ * amd64) passes the first integer argument and the first result in RAX.
+ * libc's malloc and free are C: a return probe on malloc is safe.
+ */
+#include "common.bpf.h"
+
+/* Go's ABIInternal: first argument and first result */
+#if defined(__TARGET_ARCH_x86)
+#define GO_ARG1(x) ((x)->ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define GO_ARG1(x) ((x)->regs[0])
+#endif
+
+/* A goroutine (or cgo allocation) being made on a thread: newproc's entry for newproc1's return. */
+struct go_pending {
+	struct cw_site_key site;
+	__u64 start;		/* funcval.fn: the goroutine's function */
+	__u64 size;		/* cgo: bytes asked for */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct go_pending);
+	__uint(max_entries, 8192);
+} cw_go_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, struct go_pending);
+	__uint(max_entries, 8192);
+} cw_cgo_pending SEC(".maps");
+
+/* Goroutine creation sites (cw_site_key, .instance = the go statement's PC). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_site_key);
+	__type(value, struct cw_gsite);
+	__uint(max_entries, 8192);
+} cw_gsites SEC(".maps");
+
+/* A live goroutine (tgid, g) -> its site. Allocated as used: programs hold 100k+. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_inst_key);
+	__type(value, struct cw_site_key);
+	__uint(max_entries, 1 << 20);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cw_goroutines SEC(".maps");
+
+/* Per Go target counters; key tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_go_stats);
+	__uint(max_entries, 4096);
+} cw_go SEC(".maps");
+
+/* Where live cgo allocations were made: site -> {bytes live, allocations live}. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_site_key);
+	__type(value, struct cw_site);
+	__uint(max_entries, 4096);
+} cw_cgosites SEC(".maps");
+
+/* A live cgo allocation (tgid, address) -> its site and size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct cw_inst_key);
+	__type(value, struct cw_cgo_alloc);
+	__uint(max_entries, 1 << 20);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cw_cgo_allocs SEC(".maps");
+
+static __always_inline struct cw_go_stats *go_stats(__u32 tgid)
+{
+	struct cw_go_stats *g = bpf_map_lookup_elem(&cw_go, &tgid);
+	struct cw_go_stats zero = {};
+
+	if (g)
+		return g;
+	bpf_map_update_elem(&cw_go, &tgid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&cw_go, &tgid);
+}
+
+/*
+ * The calling site of a Go function, at its entry: the caller's PC (the
+ * return address on top of the stack) and the stack of the caller's callers.
+ */
+static __always_inline int go_caller(struct pt_regs *ctx, __u32 tgid, struct cw_site_key *k)
+{
+	__u64 ret = 0;
+
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx)))
+		return -1;
+	k->tgid = tgid;
+	k->instance = ret;
+	k->stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	if (k->stack < 0)
+		k->stack = -1;
+	return 0;
+}
+
+/* runtime.newproc(fn *funcval): a go statement; the goroutine is made next. */
+SEC("uprobe")
+int go_newproc(struct pt_regs *ctx)
+{
+	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
+	struct go_pending p = {};
+	__u64 fn = GO_ARG1(ctx);
+
+	if (!cw_target(tgid) || go_caller(ctx, tgid, &p.site))
+		return 0;
+	bpf_probe_read_user(&p.start, sizeof(p.start), (void *)fn);
+	bpf_map_update_elem(&cw_go_pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+/* The instruction after CALL runtime.newproc1 (in newproc's systemstack closure): RAX = new g. */
+SEC("uprobe")
+int go_newproc1_ret(struct pt_regs *ctx)
+{
+	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_inst_key g = { .tgid = tgid, .key = GO_ARG1(ctx) };
+	struct cw_gsite *site, one = { .alive = 1, .created = 1 };
+	struct go_pending *p = bpf_map_lookup_elem(&cw_go_pending, &tid);
+	struct cw_go_stats *st;
+
+	if (!p)
+		return 0;
+	if (!g.key || !cw_target(tgid))
+		goto out;
+	one.start = p->start;
+	site = bpf_map_lookup_elem(&cw_gsites, &p->site);
+	if (site) {
+		__sync_fetch_and_add(&site->alive, 1);
+		__sync_fetch_and_add(&site->created, 1);
+		site->start = p->start;
+	} else if (bpf_map_update_elem(&cw_gsites, &p->site, &one, BPF_NOEXIST)) {
+		cw_drop(CW_REC_GO_SITE, CW_DROP_MAP);
+		goto out;
+	}
+	if (bpf_map_update_elem(&cw_goroutines, &g, &p->site, BPF_ANY))
+		cw_drop(CW_REC_GO_STATS, CW_DROP_MAP);
+	st = go_stats(tgid);
+	if (st)
+		__sync_fetch_and_add(&st->created, 1);
+out:
+	bpf_map_delete_elem(&cw_go_pending, &tid);
+	return 0;
+}
+
+/* runtime.goexit0(gp *g): a goroutine ended. */
+SEC("uprobe")
+int go_goexit(struct pt_regs *ctx)
+{
+	__u32 tgid = cw_current_tgid();
+	struct cw_inst_key g = { .tgid = tgid, .key = GO_ARG1(ctx) };
+	struct cw_site_key *k = bpf_map_lookup_elem(&cw_goroutines, &g);
+	struct cw_go_stats *st = bpf_map_lookup_elem(&cw_go, &tgid);
+	struct cw_gsite *site;
+
+	if (!st)
+		return 0;
+	if (!k) {
+		__sync_fetch_and_add(&st->unknown_exits, 1);
+		return 0;
+	}
+	site = bpf_map_lookup_elem(&cw_gsites, k);
+	if (site)
+		__sync_fetch_and_add(&site->alive, -1);
+	__sync_fetch_and_add(&st->exited, 1);
+	bpf_map_delete_elem(&cw_goroutines, &g);
+	return 0;
+}
+
+/*
+ * <pkg>._cgo_cmalloc(n uint64): C.CString, C.CBytes and C.malloc allocate
+ * through it. It is go:cgo_unsafe_args, so ABI0: n is on the stack, above
+ * the return address.
+ */
+SEC("uprobe")
+int go_cgo_cmalloc(struct pt_regs *ctx)
+{
+	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
+	struct go_pending p = {};
+
+	if (!cw_target(tgid) || go_caller(ctx, tgid, &p.site) ||
+	    bpf_probe_read_user(&p.size, sizeof(p.size), (void *)(PT_REGS_SP(ctx) + 8)))
+		return 0;
+	bpf_map_update_elem(&cw_cgo_pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+/* libc malloc returned: if cgo asked for it on this thread, it is that allocation. */
+SEC("uretprobe")
+int go_malloc_ret(struct pt_regs *ctx)
+{
+	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
+	struct go_pending *p = bpf_map_lookup_elem(&cw_cgo_pending, &tid);
+	struct cw_inst_key a = { .tgid = tgid, .key = PT_REGS_RC(ctx) };
+	struct cw_cgo_alloc v = {};
+	struct cw_site *site, one = {};
+	struct cw_go_stats *st;
+
+	if (!p)
+		return 0;
+	if (!a.key)
+		goto out;
+	v.site = p->site;
+	v.size = p->size;
+	one.bytes = v.size;
+	one.samples = 1;
+	site = bpf_map_lookup_elem(&cw_cgosites, &v.site);
+	if (site) {
+		__sync_fetch_and_add(&site->bytes, v.size);
+		__sync_fetch_and_add(&site->samples, 1);
+	} else if (bpf_map_update_elem(&cw_cgosites, &v.site, &one, BPF_NOEXIST)) {
+		cw_drop(CW_REC_CGO_SITE, CW_DROP_MAP);
+		goto out;
+	}
+	if (bpf_map_update_elem(&cw_cgo_allocs, &a, &v, BPF_ANY))
+		cw_drop(CW_REC_CGO_SITE, CW_DROP_MAP);
+	st = go_stats(tgid);
+	if (st) {
+		__sync_fetch_and_add(&st->cgo_allocs, 1);
+		__sync_fetch_and_add(&st->cgo_bytes, (__s64)v.size);
+	}
+out:
+	bpf_map_delete_elem(&cw_cgo_pending, &tid);
+	return 0;
+}
+
+/* libc free(p): a cgo allocation ends if p is one. */
+SEC("uprobe")
+int go_free(struct pt_regs *ctx)
+{
+	__u32 tgid = cw_current_tgid();
+	struct cw_inst_key a = { .tgid = tgid, .key = PT_REGS_PARM1(ctx) };
+	struct cw_cgo_alloc *v;
+	struct cw_site *site;
+	struct cw_go_stats *st;
+
+	if (!a.key)
+		return 0;
+	v = bpf_map_lookup_elem(&cw_cgo_allocs, &a);
+	if (!v)
+		return 0;
+	site = bpf_map_lookup_elem(&cw_cgosites, &v->site);
+	if (site) {
+		__sync_fetch_and_add(&site->bytes, -v->size);
+		__sync_fetch_and_add(&site->samples, -1);
+	}
+	st = bpf_map_lookup_elem(&cw_go, &tgid);
+	if (st) {
+		__sync_fetch_and_add(&st->cgo_frees, 1);
+		__sync_fetch_and_add(&st->cgo_bytes, -(__s64)v->size);
+	}
+	bpf_map_delete_elem(&cw_cgo_allocs, &a);
+	return 0;
+}

@@ -1,0 +1,3 @@
+module cwatch/go-offsets
+
+go 1.19

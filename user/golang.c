@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Go programs. Where the probes go (bpf/golang.bpf.c says what each does):
+ *
+ *   runtime.newproc           entry: the go statement, its stack, the function
+ *   after CALL runtime.newproc1 in runtime.newproc.func1: the new g (RAX)
+ *   runtime.goexit0           entry: the g that ended
+ *   <pkg>._cgo_cmalloc        entry: cgo is about to malloc (C.CString ...)
+ *   malloc (libc)             return: the address cgo got, for this pid only
+ *   free (libc)               entry: for this pid only
+ *
+ * The CALL is found by decoding the closure's bytes: the first E8 rel32 whose
+ * target is newproc1. Functions come from .symtab or, stripped, .gopclntab.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+
+#include "elfsym.h"
+#include "golang.h"
+#include "goruntime_offsets.h"
+#include "gosym.h"
+#include "runtime.h"
+#include "util.h"
+
+/* A Go binary, probed once for every process that runs it. */
+struct gobin {
+	dev_t dev;
+	ino_t ino;
+	struct gosym *gs;	/* its .gopclntab, NULL if unreadable */
+	char version[16];
+	int minor;		/* 1.<minor>, 0 = unknown */
+	const struct go_offsets *off;	/* the g layout of that version */
+	__u64 allgs;		/* link-time address of runtime.allgs, 0 = not found */
+	bool pie;		/* position-independent: addresses need the load bias */
+	bool goroutines;	/* goroutine probes attached */
+	__u64 cmalloc[8];	/* file offsets of _cgo_cmalloc functions */
+	int ncmalloc;
+};
+
+struct gotarget {
+	pid_t pid;
+	int bin;		/* index in golang.bin */
+	__u32 flags;		/* CW_GO_* */
+};
+
+struct golang {
+	struct probes *probes;
+	struct gobin *bin;
+	size_t nbin;
+	struct gotarget *t;
+	size_t nt;
+};
+
+struct golang *golang__new(struct probes *p)
+{
+	struct golang *g = calloc(1, sizeof(*g));
+
+	if (g)
+		g->probes = p;
+	return g;
+}
+
+void golang__free(struct golang *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->nbin; i++)
+		gosym__close(g->bin[i].gs);
+	free(g->bin);
+	free(g->t);
+	free(g);
+}
+
+bool golang__is_system(const char *name)
+{
+	/* runtime.isSystemGoroutine: the runtime's functions, but for runtime.main */
+	return !strncmp(name, "runtime.", 8) && strcmp(name, "runtime.main") != 0;
+}
+
+/* "go1.22.4" -> 22; 0 if it does not read as Go 1.x. */
+static int go_minor(const char *v)
+{
+	int major, minor;
+
+	if (sscanf(v, "go%d.%d", &major, &minor) != 2 || major != 1)
+		return 0;
+	return minor;
+}
+
+/* The file offset right after the first CALL @callee in function @fn (file offsets), or 0. */
+static __u64 call_return_site(const char *path, __u64 fn, __u64 callee)
+{
+	unsigned char code[1024];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, code, sizeof(code), (off_t)fn);
+	close(fd);
+	for (ssize_t i = 0; i + 5 <= n; i++) {
+		__s32 rel;
+
+		if (code[i] != 0xe8)
+			continue;
+		memcpy(&rel, &code[i + 1], sizeof(rel));
+		if (fn + (__u64)i + 5 + (__u64)(__s64)rel == callee)
+			return fn + (__u64)i + 5;
+		/* the closure is small; newproc1 follows it in the file */
+		if (fn + (__u64)i >= callee && callee > fn)
+			break;
+	}
+	return 0;
+}
+
+/* Attach the goroutine probes to binary @path; 0 or -errno (said). */
+static int attach_goroutines(struct golang *g, const char *path, struct gobin *b)
+{
+	__u64 newproc, func1, newproc1, goexit0, site;
+	int err;
+
+	if (elfsym__offset(path, "runtime.newproc", &newproc) ||
+	    elfsym__offset(path, "runtime.newproc.func1", &func1) ||
+	    elfsym__offset(path, "runtime.newproc1", &newproc1) ||
+	    elfsym__offset(path, "runtime.goexit0", &goexit0)) {
+		cw_warn("%s (%s): runtime.newproc, newproc1 or goexit0 not found: no goroutine "
+			"figures", path, b->version);
+		return -ENOENT;
+	}
+	site = call_return_site(path, func1, newproc1);
+	if (!site) {
+		cw_warn("%s (%s): no call to runtime.newproc1 in runtime.newproc.func1: no "
+			"goroutine figures", path, b->version);
+		return -ENOENT;
+	}
+	err = probes__attach_prog(g->probes, "go_newproc", path, newproc, 0, false);
+	if (!err)
+		err = probes__attach_prog(g->probes, "go_newproc1_ret", path, site, 0, false);
+	if (!err)
+		err = probes__attach_prog(g->probes, "go_goexit", path, goexit0, 0, false);
+	if (err)
+		cw_warn("%s: attaching the goroutine probes failed: %s", path, strerror(-err));
+	return err;
+}
+
+/* Is @path a shared object or position-independent executable (ET_DYN)? */
+static bool elf_is_dyn(const char *path)
+{
+	unsigned char h[18];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool dyn = false;
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h))
+		dyn = h[16] == 3;	/* e_type, little-endian: ET_DYN */
+	close(fd);
+	return dyn;
+}
+
+/*
+ * Where runtime.allgs is, from the code of runtime.allgadd, so that stripped
+ * binaries work too: it loads the slice's three words (allgs, +8, +16) with
+ * RIP-relative MOVs (REX.W 8B /r, mod 00, r/m 101). 0 if not found.
+ */
+static __u64 find_allgs(const struct gosym *gs)
+{
+	unsigned char code[512];
+	uint64_t entry, size;
+	__u64 t[32];
+	int nt = 0;
+
+	if (!gosym__lookup(gs, "runtime.allgadd", &entry, &size))
+		return 0;
+	if (size > sizeof(code))
+		size = sizeof(code);
+	if (gosym__code(gs, entry, code, size))
+		return 0;
+	for (uint64_t i = 0; i + 7 <= size && nt < 32; i++) {
+		__s32 disp;
+
+		if ((code[i] != 0x48 && code[i] != 0x4c) || code[i + 1] != 0x8b ||
+		    (code[i + 2] & 0xc7) != 0x05)
+			continue;
+		memcpy(&disp, &code[i + 3], sizeof(disp));
+		t[nt++] = entry + i + 7 + (__u64)(__s64)disp;
+	}
+	for (int a = 0; a < nt; a++) {
+		int found = 0;
+
+		for (int b = 0; b < nt; b++)
+			found |= (t[b] == t[a] + 8) | (t[b] == t[a] + 16) << 1;
+		if (found == 3)
+			return t[a];
+	}
+	return 0;
+}
+
+/* Read @len bytes at @addr of @pid; 0 or -1. */
+static int peek(int mem, __u64 addr, void *buf, size_t len)
+{
+	return pread(mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Goroutines alive before the probes were in place: walk runtime.allgs in
+ * the process and charge each live g to its go statement (g.gopc), as a site
+ * with no stack (CW_GO_STACK_SEEDED). Goroutines made since are the probes'.
+ * Returns how many were seeded, or -errno.
+ */
+static int seed(struct golang *g, pid_t pid, const struct gobin *b)
+{
+	const struct go_offsets *o = b->off;
+	__u64 slice[2], gp;
+	char path[64];
+	int mem, n = 0;
+
+	if (!b->allgs || b->pie)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
+	if (mem < 0)
+		return -errno;
+	if (peek(mem, b->allgs, slice, sizeof(slice)) || slice[1] > (1u << 24)) {
+		close(mem);
+		return -EIO;
+	}
+	for (__u64 i = 0; i < slice[1]; i++) {
+		struct cw_inst_key gk = { .tgid = (__u32)pid };
+		struct cw_site_key k = { .tgid = (__u32)pid, .stack = CW_GO_STACK_SEEDED };
+		struct cw_gsite site = {};
+		__u32 status;
+
+		if (peek(mem, slice[0] + i * 8, &gp, sizeof(gp)) || !gp ||
+		    peek(mem, gp + (__u64)o->g_atomicstatus, &status, sizeof(status)))
+			continue;
+		status &= ~0x1000u;	/* _Gscan */
+		if (status == 0 || status == 6)	/* _Gidle, _Gdead */
+			continue;
+		if (peek(mem, gp + (__u64)o->g_gopc, &k.instance, sizeof(k.instance)) ||
+		    peek(mem, gp + (__u64)o->g_startpc, &site.start, sizeof(site.start)))
+			continue;
+		gk.key = gp;
+		/* made after attach: the probes have it already */
+		if (probes__map_update(g->probes, "cw_goroutines", &gk, sizeof(gk), &k, sizeof(k),
+				       BPF_NOEXIST))
+			continue;
+		if (!probes__map_lookup(g->probes, "cw_gsites", &k, sizeof(k), &site,
+					sizeof(site)))
+			site.alive++;
+		else
+			site.alive = 1;
+		probes__map_update(g->probes, "cw_gsites", &k, sizeof(k), &site, sizeof(site), 0);
+		n++;
+	}
+	close(mem);
+	return n;
+}
+
+/* The binary entry for @path, probed (goroutines, cgo) the first time; NULL if not Go. */
+static struct gobin *gobin_get(struct golang *g, const char *path)
+{
+	struct gobin *b, *nb;
+	struct gosym *gs;
+	struct stat st;
+	__u64 off;
+
+	if (stat(path, &st) || !elfsym__is_go(path))
+		return NULL;
+	for (size_t i = 0; i < g->nbin; i++)
+		if (g->bin[i].dev == st.st_dev && g->bin[i].ino == st.st_ino)
+			return &g->bin[i];
+	nb = realloc(g->bin, (g->nbin + 1) * sizeof(*nb));
+	if (!nb)
+		return NULL;
+	g->bin = nb;
+	b = &g->bin[g->nbin++];
+	memset(b, 0, sizeof(*b));
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	gs = gosym__open(path);
+	b->gs = gs;
+	if (gs)
+		util__strlcpy(b->version, gosym__version(gs), sizeof(b->version));
+	b->minor = go_minor(b->version);
+	b->off = goruntime_offsets_find(b->version);
+	b->pie = elf_is_dyn(path);
+	if (gs)
+		b->allgs = find_allgs(gs);
+	if (b->minor < GOLANG_MIN_MINOR || b->minor > GOLANG_MAX_MINOR || !b->off) {
+		cw_warn("%s: Go version %s is not one cwatch knows (go1.%d to go1.%d): no "
+			"goroutine figures", path, b->version[0] ? b->version : "unknown",
+			GOLANG_MIN_MINOR, GOLANG_MAX_MINOR);
+		return b;
+	}
+	b->goroutines = !attach_goroutines(g, path, b);
+	if (!elfsym__offset(path, "*._cgo_cmalloc", &off) &&
+	    !probes__attach_prog(g->probes, "go_cgo_cmalloc", path, off, 0, false))
+		b->cmalloc[b->ncmalloc++] = off;
+	return b;
+}
+
+/* libc's malloc return and free entry, for @pid alone; 0 or -errno. */
+static int attach_libc(struct golang *g, pid_t pid, const char *exe)
+{
+	char libc[4096];
+	__u64 malloc_off, free_off;
+	int err;
+
+	err = runtime__binary_path("libc.so.6", pid, exe, libc, sizeof(libc));
+	if (!err)
+		err = elfsym__offset(libc, "malloc", &malloc_off);
+	if (!err)
+		err = elfsym__offset(libc, "free", &free_off);
+	if (!err)
+		err = probes__attach_prog_pid(g->probes, "go_malloc_ret", pid, libc, malloc_off, 0,
+					      true);
+	if (!err)
+		err = probes__attach_prog_pid(g->probes, "go_free", pid, libc, free_off, 0, false);
+	return err;
+}
+
+int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
+{
+	struct cw_go_stats zero = {};
+	struct gotarget *t = NULL, *nt;
+	char path[4096];
+	struct gobin *b;
+	__u32 tgid = (__u32)pid;
+
+	if (exe)
+		util__strlcpy(path, exe, sizeof(path));
+	else
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	b = gobin_get(g, path);
+	if (!b)
+		return 0;
+	for (size_t i = 0; i < g->nt && !t; i++)
+		if (g->t[i].pid == pid)
+			t = &g->t[i];
+	if (t && t->bin == (int)(b - g->bin))
+		return t->flags & CW_GO_UNSUPPORTED ? -ENOTSUP : 1;	/* asked again: as before */
+	if (t) {
+		golang__forget(g, pid);	/* exec'd another program: its goroutines are gone */
+		t = NULL;
+	}
+	nt = realloc(g->t, (g->nt + 1) * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	g->t = nt;
+	t = &g->t[g->nt++];
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->bin = (int)(b - g->bin);
+	if (!b->goroutines) {
+		t->flags = CW_GO_UNSUPPORTED;
+		return -ENOTSUP;
+	}
+	t->flags = CW_GO_GOROUTINES;
+	/* exits of goroutines count only for targets with an entry */
+	probes__map_update(g->probes, "cw_go", &tgid, sizeof(tgid), &zero, sizeof(zero), 0);
+	if (!exe) {
+		int n = seed(g, pid, b);
+
+		if (n >= 0)
+			t->flags |= CW_GO_SEEDED;
+		else
+			cw_warn("process %d: goroutines that ran before cwatch attached are not "
+				"counted (%s)", pid, n == -ENOENT ? "runtime.allgs not found" :
+				strerror(-n));
+		cw_debug("process %d: %d goroutines were running at attach", pid, n);
+	}
+	if (cgo && b->ncmalloc) {
+		int err = attach_libc(g, pid, exe);
+
+		if (err)
+			cw_warn("process %d: no cgo allocation figures: attaching to libc's malloc "
+				"failed: %s", pid, strerror(-err));
+		else
+			t->flags |= CW_GO_CGO;
+	}
+	return 1;
+}
+
+/*
+ * Resident and mapped read-write bytes of the Go heap's arenas. The runtime
+ * reserves them PROT_NONE, 64 MiB at a time and 64 MiB aligned, at hints far
+ * below the mmap area (0x00c0 << 32 up to Go 1.25, a random base since),
+ * then maps parts read-write as the heap grows: a run of adjacent anonymous
+ * mappings, read-write or inaccessible, starting on a 64 MiB boundary below
+ * 0x7000'0000'0000. glibc's malloc arenas look alike but live in the mmap area.
+ */
+#define GO_ARENA (64ULL << 20)
+#define GO_MMAP_AREA 0x700000000000ULL
+
+static bool heap_smaps(pid_t pid, __u64 *resident, __u64 *mapped)
+{
+	char path[64], line[512];
+	unsigned long long run_end = 0;
+	bool in = false, ok = false;
+	FILE *f;
+
+	*resident = *mapped = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, kb, ino;
+		char perms[8];
+		int name = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %llu %n", &start, &end, perms, &ino,
+			   &name) >= 4) {
+			bool anon = !ino && (!name || line[name] == '\0' || line[name] == '\n');
+			bool rw = !strcmp(perms, "rw-p"), none = !strcmp(perms, "---p");
+
+			ok = true;
+			if (!anon || !(rw || none) || start != run_end) {
+				run_end = 0;	/* the run, if any, ends */
+				if (anon && (rw || none) && !(start % GO_ARENA) && start < GO_MMAP_AREA)
+					run_end = end;
+			} else {
+				run_end = end;
+			}
+			in = run_end && rw;
+			if (in)
+				*mapped += end - start;
+		} else if (in && sscanf(line, "Rss: %llu kB", &kb) == 1) {
+			*resident += kb << 10;
+		}
+	}
+	fclose(f);
+	return ok;
+}
+
+int golang__stats(struct golang *g, pid_t pid, struct cw_rec_go_stats *r)
+{
+	const struct gotarget *t = NULL;
+	__u32 tgid = (__u32)pid;
+
+	for (size_t i = 0; i < g->nt && !t; i++)
+		if (g->t[i].pid == pid)
+			t = &g->t[i];
+	if (!t)
+		return -ENOENT;
+	memset(r, 0, sizeof(*r));
+	r->h.type = CW_REC_GO_STATS;
+	r->h.size = sizeof(*r);
+	r->h.tgid = tgid;
+	util__strlcpy(r->version, g->bin[t->bin].version, sizeof(r->version));
+	r->flags = t->flags;
+	if (t->flags & CW_GO_GOROUTINES) {
+		__u32 key = tgid;
+		struct cw_go_stats v;
+
+		if (probes__map_lookup(g->probes, "cw_go", &key, sizeof(key), &v, sizeof(v)) == 0)
+			r->k = v;
+	}
+	if (heap_smaps(pid, &r->heap_resident, &r->heap_mapped))
+		r->flags |= CW_GO_HEAP;
+	return 0;
+}
+
+/* Delete every entry of hash map @map whose key starts with @tgid. */
+static void delete_tgid(struct golang *g, const char *map, size_t ksz, size_t vsz, __u32 tgid)
+{
+	char key[64], val[256], prev[64];
+	bool first = true, have_prev = false;
+
+	if (ksz > sizeof(key) || vsz > sizeof(val))
+		return;
+	memset(key, 0, sizeof(key));
+	while (probes__map_next(g->probes, map, key, ksz, first, val, vsz)) {
+		first = false;
+		if (have_prev)
+			probes__map_delete(g->probes, map, prev, ksz);
+		have_prev = !memcmp(key, &tgid, sizeof(tgid));
+		memcpy(prev, key, ksz);
+	}
+	if (have_prev)
+		probes__map_delete(g->probes, map, prev, ksz);
+}
+
+void golang__forget(struct golang *g, pid_t pid)
+{
+	__u32 tgid = (__u32)pid;
+
+	for (size_t i = 0; i < g->nt; i++) {
+		if (g->t[i].pid != pid)
+			continue;
+		probes__map_delete(g->probes, "cw_go", &tgid, sizeof(tgid));
+		delete_tgid(g, "cw_gsites", sizeof(struct cw_site_key), sizeof(struct cw_gsite),
+			    tgid);
+		delete_tgid(g, "cw_goroutines", sizeof(struct cw_inst_key),
+			    sizeof(struct cw_site_key), tgid);
+		delete_tgid(g, "cw_cgosites", sizeof(struct cw_site_key), sizeof(struct cw_site),
+			    tgid);
+		delete_tgid(g, "cw_cgo_allocs", sizeof(struct cw_inst_key),
+			    sizeof(struct cw_cgo_alloc), tgid);
+		g->t[i] = g->t[--g->nt];
+		return;
+	}
+}
