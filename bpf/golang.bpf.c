@@ -18,19 +18,11 @@
 #define GO_ARG1(x) ((x)->regs[0])
 #endif
 
-/* A goroutine (or cgo allocation) being made on a thread: newproc's entry for newproc1's return. */
+/* A cgo allocation being made on a thread: _cgo_cmalloc's entry, for malloc's return. */
 struct go_pending {
 	struct cw_site_key site;
-	__u64 start;		/* funcval.fn: the goroutine's function */
-	__u64 size;		/* cgo: bytes asked for */
+	__u64 size;		/* bytes asked for */
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32);
-	__type(value, struct go_pending);
-	__uint(max_entries, 8192);
-} cw_go_pending SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -110,52 +102,46 @@ static __always_inline int go_caller(struct pt_regs *ctx, __u32 tgid, struct cw_
 	return 0;
 }
 
-/* runtime.newproc(fn *funcval): a go statement; the goroutine is made next. */
-SEC("uprobe")
-int go_newproc(struct pt_regs *ctx)
-{
-	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
-	struct go_pending p = {};
-	__u64 fn = GO_ARG1(ctx);
-
-	if (!cw_target(tgid) || go_caller(ctx, tgid, &p.site))
-		return 0;
-	bpf_probe_read_user(&p.start, sizeof(p.start), (void *)fn);
-	bpf_map_update_elem(&cw_go_pending, &tid, &p, BPF_ANY);
-	return 0;
-}
-
-/* The instruction after CALL runtime.newproc1 (in newproc's systemstack closure): RAX = new g. */
+/*
+ * The instruction after CALL runtime.newproc1 in newproc's systemstack
+ * closure: RAX = the new g, whose gopc (the go statement's PC) and startpc
+ * (its function) are read at the offsets of that Go version, passed in the
+ * attach cookie (gopc | startpc << 16). The frame walk goes from the system
+ * stack back through newproc into the creator: the go statement's callers.
+ */
 SEC("uprobe")
 int go_newproc1_ret(struct pt_regs *ctx)
 {
-	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
-	struct cw_inst_key g = { .tgid = tgid, .key = GO_ARG1(ctx) };
+	__u32 tgid = cw_current_tgid();
+	__u64 cookie = bpf_get_attach_cookie(ctx), gp = GO_ARG1(ctx);
+	struct cw_inst_key g = { .tgid = tgid, .key = gp };
 	struct cw_gsite *site, one = { .alive = 1, .created = 1 };
-	struct go_pending *p = bpf_map_lookup_elem(&cw_go_pending, &tid);
+	struct cw_site_key k = { .tgid = tgid };
 	struct cw_go_stats *st;
 
-	if (!p)
+	if (!gp || !cw_target(tgid))
 		return 0;
-	if (!g.key || !cw_target(tgid))
-		goto out;
-	one.start = p->start;
-	site = bpf_map_lookup_elem(&cw_gsites, &p->site);
+	if (bpf_probe_read_user(&k.instance, sizeof(k.instance), (void *)(gp + (cookie & 0xffff))) ||
+	    bpf_probe_read_user(&one.start, sizeof(one.start),
+				(void *)(gp + ((cookie >> 16) & 0xffff))))
+		return 0;
+	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	if (k.stack < 0)
+		k.stack = -1;
+	site = bpf_map_lookup_elem(&cw_gsites, &k);
 	if (site) {
 		__sync_fetch_and_add(&site->alive, 1);
 		__sync_fetch_and_add(&site->created, 1);
-		site->start = p->start;
-	} else if (bpf_map_update_elem(&cw_gsites, &p->site, &one, BPF_NOEXIST)) {
+		site->start = one.start;
+	} else if (bpf_map_update_elem(&cw_gsites, &k, &one, BPF_NOEXIST)) {
 		cw_drop(CW_REC_GO_SITE, CW_DROP_MAP);
-		goto out;
+		return 0;
 	}
-	if (bpf_map_update_elem(&cw_goroutines, &g, &p->site, BPF_ANY))
+	if (bpf_map_update_elem(&cw_goroutines, &g, &k, BPF_ANY))
 		cw_drop(CW_REC_GO_STATS, CW_DROP_MAP);
 	st = go_stats(tgid);
 	if (st)
 		__sync_fetch_and_add(&st->created, 1);
-out:
-	bpf_map_delete_elem(&cw_go_pending, &tid);
 	return 0;
 }
 

@@ -2,8 +2,9 @@
 /*
  * Go programs. Where the probes go (bpf/golang.bpf.c says what each does):
  *
- *   runtime.newproc           entry: the go statement, its stack, the function
- *   after CALL runtime.newproc1 in runtime.newproc.func1: the new g (RAX)
+ *   after CALL runtime.newproc1 in runtime.newproc.func1: the new g (RAX), its
+ *                             go statement and function (g.gopc, g.startpc), the
+ *                             creating stack (the walk crosses systemstack)
  *   runtime.goexit0           entry: the g that ended
  *   <pkg>._cgo_cmalloc        entry: cgo is about to malloc (C.CString ...)
  *   malloc (libc)             return: the address cgo got, for this pid only
@@ -123,14 +124,13 @@ static __u64 call_return_site(const char *path, __u64 fn, __u64 callee)
 /* Attach the goroutine probes to binary @path; 0 or -errno (said). */
 static int attach_goroutines(struct golang *g, const char *path, struct gobin *b)
 {
-	__u64 newproc, func1, newproc1, goexit0, site;
+	__u64 func1, newproc1, goexit0, site;
 	int err;
 
-	if (elfsym__offset(path, "runtime.newproc", &newproc) ||
-	    elfsym__offset(path, "runtime.newproc.func1", &func1) ||
+	if (elfsym__offset(path, "runtime.newproc.func1", &func1) ||
 	    elfsym__offset(path, "runtime.newproc1", &newproc1) ||
 	    elfsym__offset(path, "runtime.goexit0", &goexit0)) {
-		cw_warn("%s (%s): runtime.newproc, newproc1 or goexit0 not found: no goroutine "
+		cw_warn("%s (%s): runtime.newproc.func1, newproc1 or goexit0 not found: no goroutine "
 			"figures", path, b->version);
 		return -ENOENT;
 	}
@@ -140,9 +140,8 @@ static int attach_goroutines(struct golang *g, const char *path, struct gobin *b
 			"goroutine figures", path, b->version);
 		return -ENOENT;
 	}
-	err = probes__attach_prog(g->probes, "go_newproc", path, newproc, 0, false);
-	if (!err)
-		err = probes__attach_prog(g->probes, "go_newproc1_ret", path, site, 0, false);
+	err = probes__attach_prog(g->probes, "go_newproc1_ret", path, site,
+				  (__u64)b->off->g_gopc | (__u64)b->off->g_startpc << 16, false);
 	if (!err)
 		err = probes__attach_prog(g->probes, "go_goexit", path, goexit0, 0, false);
 	if (err)

@@ -252,6 +252,7 @@ static __s64 wall_offset_ns(void)
 }
 
 static int settle_runtime(struct collector *c, pid_t pid, const char *exe);
+static void target_retire(struct collector *c, __u32 tgid);
 static void target_json_desc(struct json *j, pid_t pid);
 
 /* --heap: re-read @pid's mappings, at most every 100 ms, so stacks of short-lived targets resolve. */
@@ -342,6 +343,7 @@ static int deliver(void *ctx, const void *rec, size_t len)
 		} else if (h->type == CW_EV_EXIT) {
 			snapshot_sites(c, h->tgid, h->ts);
 			snapshot_go(c, h->tgid, h->ts);
+			target_retire(c, h->tgid);
 		} else if (c->o->probe.heap_sample && (h->type == CW_EV_PEAK || h->type == CW_EV_MMAP)) {
 			/* memory grew or code was mapped: learn the mappings while it lives */
 			maps_refresh(c, (pid_t)h->tgid, h->ts);
@@ -577,9 +579,9 @@ static bool cgo_wrapper(const char *frame)
 /*
  * Name site @seen: its stack symbolized, cut at the first frame that is not
  * code (a frame-pointer walk through code without frame pointers makes frames
- * up, which would split one site into many). Goroutine and cgo sites were
- * taken at a Go function's entry, where the frame walk skips the caller: the
- * caller's PC (key.instance) stands in for the probed function's frame.
+ * up, which would split one site into many). Goroutine and cgo sites carry
+ * the go statement's or the cgo caller's PC (key.instance) as frame 0 (a
+ * walk from a Go function's entry skips its caller).
  */
 static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 {
@@ -588,6 +590,19 @@ static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 	__u64 ips[CW_STACK_DEPTH];
 	int n = key->stack < 0 ? 0 : probes__stack(c->probes, key->stack, ips);
 
+	if (seen->kind == SITE_GO) {
+		/* the walk went newproc1 -> systemstack -> newproc -> the creator, whose
+		 * return address is the go statement's PC: its callers follow it */
+		int from = n;
+
+		for (int i = 0; i < n; i++)
+			if (ips[i] == key->instance) {
+				from = i + 1;
+				break;
+			}
+		memmove(&ips[1], &ips[from], (size_t)(n - from) * sizeof(ips[0]));
+		n = 1 + n - from;
+	}
 	if (go) {
 		ips[0] = key->instance;
 		n = n ? n : 1;
@@ -790,6 +805,33 @@ static void snapshot_go(struct collector *c, __u32 tgid, __u64 now)
 	}
 }
 
+/*
+ * Target @tgid is gone and its last figures were delivered: forget what
+ * cwatch kept under its pid (runtime settled, Go state, the kernel's
+ * instances and sites, the sites' last figures), so a process that reuses
+ * the pid starts afresh and nothing grows with the targets that came and went.
+ */
+static void target_retire(struct collector *c, __u32 tgid)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->nsettled; i++)
+		if (c->settled[i] != (pid_t)tgid)
+			c->settled[k++] = c->settled[i];
+	c->nsettled = k;
+	if (c->go)
+		golang__forget(c->go, (pid_t)tgid);
+	probes__forget(c->probes, tgid);
+	probes__forget_tgid(c->probes, tgid);
+	k = 0;
+	for (size_t i = 0; i < c->nseen; i++)
+		if (c->seen[i].key.tgid != tgid)
+			c->seen[k++] = c->seen[i];
+	c->nseen = k;
+	if (c->maps_pid == (pid_t)tgid)
+		c->maps_pid = 0;
+}
+
 /* Read every target's counters from the kernel and deliver them as snapshots. */
 static void snapshot(struct collector *c, __u64 now)
 {
@@ -807,9 +849,9 @@ static void snapshot(struct collector *c, __u64 now)
 		r.h.tgid = key;
 		deliver(c, &r, sizeof(r));
 		if (r.stats.flags & CW_F_EXITED) {
-			probes__forget(c->probes, key);
-			if (c->go)
-				golang__forget(c->go, (pid_t)key);
+			snapshot_sites(c, key, now);
+			snapshot_go(c, key, now);
+			target_retire(c, key);
 		} else {
 			settle_runtime(c, (pid_t)key, NULL);
 			symbolize__maps(c->sym, (pid_t)key);
