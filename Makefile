@@ -18,8 +18,8 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 CFLAGS ?= -O2 -g
 CW_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -MMD -MP -I$(OUT) -Ibpf -Iuser \
 	-DCWATCH_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
-LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lyaml -lcrypto \
-	-lmicrohttpd -lcrypt -lpthread
+LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -ldw -lelf -lz -liberty -llzma -lyaml -lcrypto \
+	-lmicrohttpd -lcrypt -lcap -lpthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 ifeq ($(V),1)
@@ -43,10 +43,10 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.c))
 
-.PHONY: all deps fixtures-go test unit integ demo bench fuzz lint clean install
+.PHONY: all deps fixtures-go test unit integ demo bench fuzz lint clean install soak
 .DELETE_ON_ERROR:
 
-all: $(OUT)/cwatch $(FIXTURES) $(OUT)/gosym_dump
+all: $(OUT)/cwatch $(FIXTURES) $(OUT)/gosym_dump $(OUT)/sym_dump
 
 deps:
 	$(Q)bash scripts/deps.sh
@@ -110,6 +110,12 @@ $(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -pthread $< -o $@
 
+# Built as Debian builds its libraries (optimized, no frame pointers, .eh_frame
+# kept): the stacks --unwind=dwarf must walk (tests/integ/test_unwind.py).
+$(OUT)/fixtures/deepchain: tests/fixtures/deepchain.c | $(OUT)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -std=gnu11 -Wall -Wextra -Werror $< -o $@
+
 # Contract hosts on the real wasmer-go and wasmtime-go (modules pinned in
 # tests/fixtures/go/go.sum, fetched through the Go module proxy).
 fixtures-go: | $(OUT)/fixtures
@@ -130,7 +136,13 @@ $(OUT)/fuzz_record: tests/fuzz/fuzz_record.c user/record.c user/record.h | $(OUT
 $(OUT)/gosym_dump: tests/tools/gosym_dump.c $(OUT)/user/gosym.o $(OUT)/user/elfsym.o \
 		$(OUT)/user/symbolize.o | $(OUT)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) $^ -lelf -lz -o $@
+	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) $^ -lelf -lz -liberty -llzma -o $@
+
+# Driver for tests/integ/test_symbols.py: frames compared with binutils' names.
+$(OUT)/sym_dump: tests/tools/sym_dump.c $(OUT)/user/gosym.o $(OUT)/user/elfsym.o \
+		$(OUT)/user/symbolize.o | $(OUT)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) $^ -lelf -lz -liberty -llzma -o $@
 
 # libFuzzer on the Go pclntab reader.
 $(OUT)/fuzz_gosym: tests/fuzz/fuzz_gosym.c user/gosym.c user/gosym.h | $(OUT)
@@ -146,6 +158,10 @@ fuzz: $(OUT)/fuzz_record
 
 unit: $(OUT)/unit
 	$(Q)python3 tests/run.py --build $(OUT) --unit-only
+
+# The soak test for 10 minutes (SOAK_SECONDS=N for another length); not part of test.
+soak: deps all
+	$(Q)bash scripts/soak.sh $(OUT)
 
 demo: deps all
 	$(Q)bash scripts/demo.sh $(OUT)

@@ -33,6 +33,7 @@ extern const volatile __u64 cfg_heap_sample;	/* --heap: bytes between stack samp
 extern const volatile __u32 cfg_rules;		/* escape rules the kernel side checks, bit = enum cw_rule */
 extern const volatile __u32 cfg_enforce;	/* rules that kill the process (--enforce), bit = rule */
 extern const volatile __u64 cfg_host_slow_ns;	/* hostcall.slow: a host call this long gets a stack */
+extern const volatile __u32 cfg_unwind;		/* --unwind=dwarf: 1 = send stack copies (CW_EV_USTACK) */
 
 /* Targets and their counters; key tgid. Resized by user space before load. */
 struct {
@@ -89,6 +90,14 @@ struct {
 	__uint(max_entries, 64);
 } cw_match_ino SEC(".maps") __weak;
 
+/* --cgroup: cgroup v2 ids (the directory's inode) whose processes, descendants' too, match on exec. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(max_entries, 64);
+} cw_match_cgrp SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -140,6 +149,30 @@ struct {
 	__type(value, __u64);
 	__uint(max_entries, 1);
 } cw_heap_acc SEC(".maps") __weak;
+
+/* Go targets: where their goroutines are (struct cw_go_layout); key tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_go_layout);
+	__uint(max_entries, 4096);
+} cw_go_layout SEC(".maps") __weak;
+
+/* --unwind=dwarf: a CW_EV_USTACK is built here, then copied to the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_ev_ustack);
+	__uint(max_entries, 1);
+} cw_scratch_ustack SEC(".maps") __weak;
+
+/* --unwind=dwarf: records sent, and samples charged to frame pointers instead (cwatch.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, CW_UNW_NR);
+} cw_unwind_fb SEC(".maps") __weak;
 
 /* Scratch space for building a cw_stats too big for the stack. */
 struct {
@@ -220,6 +253,28 @@ static __always_inline void cw_drop(__u32 type, __u32 reason)
 
 	if (n)
 		*n += 1;
+}
+
+/*
+ * Add @bytes and @samples to site @k of @map (a hash of struct cw_site), the
+ * site made if new; a full map counts a drop of record @type. 0 or -1.
+ */
+static __always_inline int cw_site_add(void *map, const struct cw_site_key *k, __u64 bytes,
+				       __u64 samples, __u32 type)
+{
+	struct cw_site *site = bpf_map_lookup_elem(map, k), one = { bytes, samples };
+
+	if (!site && !bpf_map_update_elem(map, k, &one, BPF_NOEXIST))
+		return 0;
+	if (!site)	/* another CPU made it meanwhile, or the map is full */
+		site = bpf_map_lookup_elem(map, k);
+	if (!site) {
+		cw_drop(type, CW_DROP_MAP);
+		return -1;
+	}
+	__sync_fetch_and_add(&site->bytes, bytes);
+	__sync_fetch_and_add(&site->samples, samples);
+	return 0;
 }
 
 /* Reserve a ring-buffer record of @size bytes and fill its header. */
@@ -358,6 +413,131 @@ static __always_inline void cw_rss_seed(struct cw_stats *s, struct mm_struct *mm
 	}
 }
 
+static __always_inline void cw_unwind_count(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&cw_unwind_fb, &what);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * --unwind=dwarf: send the current thread's user registers and the top of its
+ * user stack (cwatch.h, struct cw_ev_ustack) for user space to unwind. The
+ * copy goes page by page from sp, so a stack that ends (the main thread's top)
+ * cuts it rather than failing it. Returns 0 when sent; else the caller keeps
+ * the sample on its frame-pointer stack (the ring buffer full is counted).
+ */
+/*
+ * A Go program's thread running C code (cgo) runs on its system stack (g0),
+ * and the copy's unwind ends there: the goroutine it runs for is m.curg,
+ * whose frames hang off its saved frame pointer. Go keeps frame pointers.
+ */
+static __always_inline void cw_go_frames(__u32 tgid, struct cw_ev_ustack *e)
+{
+	const struct cw_go_layout *l = bpf_map_lookup_elem(&cw_go_layout, &tgid);
+	__u64 fs, g = 0, m = 0, curg = 0, bp = 0;
+
+	e->ngo = 0;
+	e->pad2 = 0;
+	if (!l)
+		return;
+#ifdef __TARGET_ARCH_x86
+	fs = BPF_CORE_READ(bpf_get_current_task_btf(), thread.fsbase);
+#else
+	return;
+#endif
+	if (!fs || bpf_probe_read_user(&g, sizeof(g), (void *)(fs + l->tls_g)) || !g ||
+	    bpf_probe_read_user(&m, sizeof(m), (void *)(g + l->g_m)) || !m ||
+	    bpf_probe_read_user(&curg, sizeof(curg), (void *)(m + l->m_curg)) ||
+	    !curg || curg == g ||	/* on the goroutine's own stack: the unwind has it */
+	    bpf_probe_read_user(&bp, sizeof(bp), (void *)(curg + l->sched_bp)))
+		return;
+	for (int i = 0; i < CW_USTACK_GO && bp; i++) {
+		__u64 fr[2];
+
+		if (bpf_probe_read_user(fr, sizeof(fr), (void *)bp) || !fr[1])
+			break;
+		e->go[i & (CW_USTACK_GO - 1)] = fr[1];
+		e->ngo = i + 1;
+		bp = fr[0];
+	}
+}
+
+static __noinline int cw_ustack_send(__u32 tgid, __u64 inst, __u32 kind, __s32 stack,
+				     __u64 weight)
+{
+	__u32 zero = 0;
+	struct cw_ev_ustack *e = bpf_map_lookup_elem(&cw_scratch_ustack, &zero);
+	struct pt_regs *r;
+	__u64 sp, first, len = 0, size, queued;
+
+	if (!e)
+		return -1;
+#ifdef __TARGET_ARCH_x86
+	/* the user registers saved at kernel entry (the fault or the syscall) */
+	r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!r)
+		return -1;
+	e->regs[0] = r->ax;
+	e->regs[1] = r->dx;
+	e->regs[2] = r->cx;
+	e->regs[3] = r->bx;
+	e->regs[4] = r->si;
+	e->regs[5] = r->di;
+	e->regs[6] = r->bp;
+	e->regs[7] = r->sp;
+	e->regs[8] = r->r8;
+	e->regs[9] = r->r9;
+	e->regs[10] = r->r10;
+	e->regs[11] = r->r11;
+	e->regs[12] = r->r12;
+	e->regs[13] = r->r13;
+	e->regs[14] = r->r14;
+	e->regs[15] = r->r15;
+	e->regs[16] = r->ip;
+	e->nregs = CW_UREGS;
+#else
+	(void)r;
+	return -1;	/* the register mapping is x86-64's; others keep frame pointers */
+#endif
+	cw_go_frames(tgid, e);
+	sp = e->regs[7];
+	first = 4096 - (sp & 4095);
+	if (!bpf_probe_read_user(e->data, first, (void *)sp)) {
+		len = first;
+		for (int i = 0; i < CW_USTACK_MAX / 4096 - 1; i++) {
+			if (len > CW_USTACK_MAX - 4096)
+				break;
+			if (bpf_probe_read_user(e->data + len, 4096, (void *)(sp + len)))
+				break;
+			len += 4096;
+		}
+	}
+	size = __builtin_offsetof(struct cw_ev_ustack, data) + len;
+	if (size > sizeof(*e))
+		return -1;
+	e->h.type = CW_EV_USTACK;
+	e->h.size = size;
+	e->h.tgid = tgid;
+	e->h.tid = (__u32)bpf_get_current_pid_tgid();
+	e->h.pad = 0;
+	e->h.instance = inst;
+	e->h.ts = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->stack = stack;
+	e->weight = weight;
+	e->len = len;
+	queued = bpf_ringbuf_query(&cw_events, BPF_RB_AVAIL_DATA);
+	if (bpf_ringbuf_output(&cw_events, e, size,
+			       queued >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP)) {
+		cw_unwind_count(CW_UNW_RINGBUF);
+		return -1;
+	}
+	cw_unwind_count(CW_UNW_SENT);
+	return 0;
+}
+
 /* --comm/--exe style prefix allow-list for file opens, checked before an alert is sent. */
 struct cw_prefix {
 	__u32 len;
@@ -370,6 +550,37 @@ struct {
 	__type(value, struct cw_prefix);
 	__uint(max_entries, 16);
 } cw_file_allow SEC(".maps") __weak;
+
+/* When each (target, rule) last sent a stack copy with an alert. */
+struct cw_alert_key {
+	__u32 tgid;
+	__u32 rule;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct cw_alert_key);
+	__type(value, __u64);
+	__uint(max_entries, 4096);
+} cw_alert_copies SEC(".maps") __weak;
+
+/*
+ * A copy of the stack for user space to unwind with DWARF, ahead of the
+ * alert (the ring keeps the order): at most one a second per target and
+ * rule, since user space folds the repeats within a second anyway.
+ */
+static __always_inline void cw_alert_copy(struct cw_stats *s, __u32 tgid, __u32 rule)
+{
+	struct cw_alert_key k = { .tgid = tgid, .rule = rule };
+	__u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&cw_alert_copies, &k);
+	struct cw_thread *t = NULL;
+
+	if (last && now - *last < 1000000000ULL)
+		return;
+	bpf_map_update_elem(&cw_alert_copies, &k, &now, BPF_ANY);
+	cw_current_inst(s, tgid, &t);
+	cw_ustack_send(tgid, t ? t->inst : 0, CW_US_NEXT, -1, 0);
+}
 
 /*
  * Start an escape alert for @rule by the current thread of target @s: the
@@ -387,6 +598,7 @@ static __always_inline struct cw_ev_alert *cw_alert(void *ctx, struct cw_stats *
 		bpf_send_signal(9 /* SIGKILL */);
 		flags |= CW_AF_ENFORCED;
 	}
+	cw_alert_copy(s, tgid, rule);
 	e = cw_reserve(CW_EV_ALERT, sizeof(*e), tgid);
 	if (!e)
 		return NULL;

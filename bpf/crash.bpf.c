@@ -52,6 +52,10 @@ static __always_inline struct cw_ev_crash *crash_start(struct cw_stats *s, __u32
 
 	if (__sync_fetch_and_or(&s->flags, CW_F_CRASHED) & CW_F_CRASHED)
 		return NULL;
+	/* a copy of the stack first, for user space to unwind through code without frame
+	 * pointers (libc's abort); the ring keeps the order: the copy, then the crash */
+	cw_current_inst(s, tgid, &t);
+	cw_ustack_send(tgid, t ? t->inst : 0, CW_US_NEXT, -1, 0);
 	e = cw_reserve(CW_EV_CRASH, sizeof(*e), tgid);
 	if (!e)
 		return NULL;
@@ -64,7 +68,6 @@ static __always_inline struct cw_ev_crash *crash_start(struct cw_stats *s, __u32
 	for (int i = 0; i < CW_SITE_FRAMES; i++)
 		e->frame[i][0] = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	cw_current_inst(s, tgid, &t);
 	if (t && t->inst) {
 		e->h.instance = t->inst;
 		e->call = t->calls;

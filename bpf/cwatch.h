@@ -45,7 +45,10 @@ enum cw_type {
 	CW_REC_GO_STATS = 75,	/* user space: a Go target's runtime figures (struct cw_rec_go_stats) */
 	CW_REC_CGO_SITE = 76,	/* user space: where live C allocations of a Go program were made
 				 * (struct cw_rec_site: site.bytes = bytes live, site.samples = allocations live) */
-	CW_TYPE_MAX = 77,
+	CW_EV_USTACK = 77,	/* --unwind=dwarf: user registers and a copy of the user stack, for
+				 * user space to unwind with DWARF CFI (struct cw_ev_ustack;
+				 * variable size; consumed by the collector, never recorded) */
+	CW_TYPE_MAX = 78,
 };
 
 /* Why a process became a target (cw_ev_target.reason, cw_rec_attach.reason). */
@@ -55,7 +58,10 @@ enum cw_reason {
 	CW_WHY_COMM = 3,	/* --comm matched at start or on exec */
 	CW_WHY_EXE = 4,		/* --exe matched at start or on exec */
 	CW_WHY_FORK = 5,	/* child of a target */
+	CW_WHY_CGROUP = 6,	/* --cgroup: in the cgroup or below it, at start, on exec or joining */
 };
+
+#define CW_CGROUP_DEPTH 16	/* cgroup levels walked up from a process to match --cgroup */
 
 /* Kernel RSS counter members, in the kernel's order (enum MM_*). */
 enum cw_rss {
@@ -356,6 +362,60 @@ struct cw_rec_site {
 	__u32 nframes;
 	struct cw_site site;
 	char frame[CW_SITE_FRAMES][CW_FRAME_LEN];	/* innermost first: "symbol+0xoff (module)" */
+};
+
+/*
+ * --unwind=dwarf: instead of charging a --heap sample to a frame-pointer
+ * stack in cw_sites, the kernel sends the user registers and the top of the
+ * user stack (from sp up, at most CW_USTACK_MAX bytes, cut at the first page
+ * that cannot be read) and user space unwinds it with the binaries' .eh_frame
+ * (user/unwind.c). Records are variable-sized: h.size = offsetof(data) + len.
+ * When the ring buffer is full the sample falls back to its frame-pointer
+ * stack in cw_sites (counted in cw_unwind_fb), so no sample is lost.
+ */
+#define CW_USTACK_MAX 16384	/* bytes of stack copied at most */
+#define CW_UREGS 17		/* x86-64 DWARF registers 0-16 */
+#define CW_USTACK_GO 32		/* goroutine frames added to a stack copy at most */
+
+/* cw_ev_ustack.kind */
+enum cw_ustack_kind {
+	CW_US_HEAP = 1,		/* a --heap sample: weight = bytes it stands for */
+	CW_US_NEXT = 2,		/* for the record this thread sends next (a crash) */
+};
+
+struct cw_ev_ustack {
+	struct cw_hdr h;	/* instance = the instance running on the thread, 0 = none */
+	__u32 kind;		/* enum cw_ustack_kind */
+	__s32 stack;		/* the frame-pointer walk's id in cw_stacks (the fallback), < 0 none */
+	__u64 weight;		/* bytes the sample stands for */
+	__u32 nregs;		/* registers in regs, 0 = not on this architecture */
+	__u32 len;		/* bytes of stack in data, copied from regs[7] (sp) up */
+	__u64 regs[CW_UREGS];	/* DWARF numbering (x86-64: rax rdx rcx rbx rsi rdi rbp rsp
+				 * r8-r15, then rip as 16) */
+	__u32 ngo;		/* return addresses in go */
+	__u32 pad2;
+	__u64 go[CW_USTACK_GO];	/* a Go program's thread on its system stack (cgo): the
+				 * goroutine it runs for, from its saved frame pointer */
+	__u8 data[CW_USTACK_MAX];
+};
+
+/*
+ * Where a Go program's goroutine is, for cw_ustack_send (map cw_go_layout,
+ * key tgid): g in thread-local storage, g.m, m.curg, curg's saved frame
+ * pointer (g.sched.bp). Byte offsets of that Go version.
+ */
+struct cw_go_layout {
+	__s32 tls_g;		/* from the thread pointer (fs base), e.g. -8 */
+	__s32 g_m;
+	__s32 m_curg;
+	__s32 sched_bp;		/* g.sched + gobuf.bp */
+};
+
+/* cw_unwind_fb (per-CPU array) indexes */
+enum cw_unwind_count {
+	CW_UNW_SENT = 0,	/* CW_EV_USTACK records sent */
+	CW_UNW_RINGBUF = 1,	/* ring buffer full: charged to the frame-pointer stack instead */
+	CW_UNW_NR = 2,
 };
 
 /*

@@ -195,7 +195,6 @@ int go_malloc_ret(struct pt_regs *ctx)
 	struct go_pending *p = bpf_map_lookup_elem(&cw_cgo_pending, &tid);
 	struct cw_inst_key a = { .tgid = tgid, .key = PT_REGS_RC(ctx) };
 	struct cw_cgo_alloc v = {};
-	struct cw_site *site, one = {};
 	struct cw_go_stats *st;
 
 	if (!p)
@@ -204,16 +203,8 @@ int go_malloc_ret(struct pt_regs *ctx)
 		goto out;
 	v.site = p->site;
 	v.size = p->size;
-	one.bytes = v.size;
-	one.samples = 1;
-	site = bpf_map_lookup_elem(&cw_cgosites, &v.site);
-	if (site) {
-		__sync_fetch_and_add(&site->bytes, v.size);
-		__sync_fetch_and_add(&site->samples, 1);
-	} else if (bpf_map_update_elem(&cw_cgosites, &v.site, &one, BPF_NOEXIST)) {
-		cw_drop(CW_REC_CGO_SITE, CW_DROP_MAP);
+	if (cw_site_add(&cw_cgosites, &v.site, v.size, 1, CW_REC_CGO_SITE))
 		goto out;
-	}
 	if (bpf_map_update_elem(&cw_cgo_allocs, &a, &v, BPF_ANY))
 		cw_drop(CW_REC_CGO_SITE, CW_DROP_MAP);
 	st = go_stats(tgid);

@@ -29,6 +29,7 @@ static __always_inline void rss_peak_event(struct cw_stats *s, __u32 tgid)
  * cfg_heap_sample bytes take the user stack that faulted it in (first touch,
  * usually right after the allocation) and charge one sample's weight to it.
  * Tracepoint-only: no probe on malloc or free (DESIGN.md: 7-9x on them).
+ * With --unwind=dwarf the sample goes to user space with a copy of the stack.
  */
 static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64 grown)
 {
@@ -47,6 +48,9 @@ static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64
 	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
 	if (k.stack < 0)
 		k.stack = -1;
+	/* --unwind=dwarf: user space unwinds and charges it (the fp walk is its fallback) */
+	if (cfg_unwind && !cw_ustack_send(tgid, inst, CW_US_HEAP, k.stack, cfg_heap_sample))
+		return;
 	site = bpf_map_lookup_elem(&cw_sites, &k);
 	if (site) {
 		__sync_fetch_and_add(&site->bytes, cfg_heap_sample);

@@ -14,6 +14,7 @@ const volatile __u64 cfg_heap_sample = 0;
 const volatile __u32 cfg_rules = 0;
 const volatile __u32 cfg_enforce = 0;
 const volatile __u64 cfg_host_slow_ns = 1000000000ULL;
+const volatile __u32 cfg_unwind = 0;
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -84,21 +85,13 @@ static __always_inline struct cw_stats *target_add(struct task_struct *task, __u
 static __always_inline void thread_site(void *ctx, __u32 tgid, __u32 tid, __u64 inst)
 {
 	struct cw_site_key k = { .tgid = tgid, .instance = inst };
-	struct cw_site *site, one = { .bytes = 1, .samples = 1 };
 
 	/* an unreadable stack still counts, as the site "unknown" (-1) */
 	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
 	if (k.stack < 0)
 		k.stack = -1;
-	site = bpf_map_lookup_elem(&cw_tsites, &k);
-	if (site) {
-		__sync_fetch_and_add(&site->bytes, 1);
-		__sync_fetch_and_add(&site->samples, 1);
-	} else if (bpf_map_update_elem(&cw_tsites, &k, &one, BPF_NOEXIST)) {
-		cw_drop(CW_REC_THREAD_SITE, CW_DROP_MAP);
-		return;
-	}
-	bpf_map_update_elem(&cw_tid_site, &tid, &k, BPF_ANY);
+	if (!cw_site_add(&cw_tsites, &k, 1, 1, CW_REC_THREAD_SITE))
+		bpf_map_update_elem(&cw_tid_site, &tid, &k, BPF_ANY);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -139,7 +132,26 @@ int BPF_PROG(tp_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* Does the process that just exec'd match a --comm or --exe? */
+/*
+ * Is @task in a --cgroup or below it? Walks its cgroup v2 (css_set.dfl_cgrp)
+ * up through cgroup.self.parent (self is struct cgroup's first member,
+ * include/linux/cgroup-defs.h), comparing each kernfs id with the map.
+ */
+static __always_inline __u32 cgroup_match(struct task_struct *task)
+{
+	struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+
+	for (int i = 0; i < CW_CGROUP_DEPTH && cg; i++) {
+		__u64 id = BPF_CORE_READ(cg, kn, id);
+
+		if (bpf_map_lookup_elem(&cw_match_cgrp, &id))
+			return CW_WHY_CGROUP;
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+	}
+	return 0;
+}
+
+/* Does the process that just exec'd match a --comm, --exe or --cgroup? */
 static __always_inline __u32 exec_match(struct task_struct *task, struct linux_binprm *bprm)
 {
 	struct cw_comm_key ck = {};
@@ -154,7 +166,7 @@ static __always_inline __u32 exec_match(struct task_struct *task, struct linux_b
 	ik.dev = BPF_CORE_READ(ino, i_sb, s_dev);
 	if (bpf_map_lookup_elem(&cw_match_ino, &ik))
 		return CW_WHY_EXE;
-	return 0;
+	return cgroup_match(task);
 }
 
 SEC("tp_btf/sched_process_exec")

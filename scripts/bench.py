@@ -420,6 +420,7 @@ tracepoint:kmem:rss_stat /@call_start[tid] && args->member == 1/
                 "cwatch_user_s": cpu["user_s"], "cwatch_sys_s": cpu["sys_s"],
                 "cwatch_duration_s": s.get("duration_s"),
                 "events_lost": s.get("events_lost"),
+                "events_lost_why": lost_why(base + ".err"),
                 "records": s.get("records"),
                 "records_malformed": s.get("records_malformed")}
 
@@ -669,6 +670,19 @@ def detect_section(b, log, runs=3):
 
 
 
+def lost_why(path):
+    """cwatch's closing warning on what was lost and why ("" if none)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                m = re.search(r"events lost: ([^;\"]*)", line)
+                if m:
+                    return m.group(1)
+    except OSError:
+        pass
+    return ""
+
+
 def attached_profiles(lines, path):
     """The runtimes cwatch attached uprobes for in one run.
 
@@ -834,6 +848,8 @@ def summarize(w, pairs, base_cpu, base_dur):
         "monitored_wall_median_s": med([m["wall_s"] for m in mons]),
         "events_lost_total": sum(m["events_lost"] for m in mons),
         "events_lost_max": max(m["events_lost"] for m in mons),
+        "events_lost_why": sorted({m["events_lost_why"] for m in mons
+                                   if m.get("events_lost_why")}),
         "records_malformed_total": sum(m["records_malformed"] or 0 for m in mons),
         "cwatch_cpu_median_s": med([m["cwatch_cpu_s"] for m in mons]),
         "cwatch_cpu_min_s": min(m["cwatch_cpu_s"] for m in mons),
@@ -990,11 +1006,10 @@ def write_md(path, doc):
              "would also stop charging the process's other C allocations a trap each; and "
              "counting goroutine ends from the scheduler's own counters instead of a probe "
              "on goexit0.")
-    L.append("- Events lost in the paired cwatch runs of wasmer_host/wasmtime_host (if any "
-             "above): the summary's `events_lost` counts ring-buffer and map-full drops "
-             "together, and the JSON does not say which record type was dropped, so the cause "
-             "is not identified by this bench; the interval/exit objects printed before the "
-             "summary said 0. Exposing `cw_drops` by type and reason in the summary would tell.")
+    why = sorted({x for w in doc["workloads"] for x in w.get("events_lost_why", [])})
+    L.append("- Events lost in the paired cwatch runs (if any above), as cwatch's closing "
+             "warning names them (record type and reason): " +
+             ("; ".join(f"`{x}`" for x in why[:6]) if why else "none named") + ".")
     L.append("- `--heap` ranks sites by first-touch page faults (`kmem:rss_stat`), not by "
              "allocations: mallocbench's leaked blocks become resident inside glibc's malloc "
              "(writing chunk headers), and Debian's glibc has no frame pointers, so the walk "

@@ -4,8 +4,8 @@
 # when everything is already present. Run as root.
 set -euo pipefail
 
-pkgs=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev libyaml-dev
-      libmicrohttpd-dev libssl-dev prometheus libclang-rt-14-dev chromium pkg-config make gcc libcap2-bin util-linux procps)
+pkgs=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev libiberty-dev liblzma-dev libyaml-dev
+      libmicrohttpd-dev libssl-dev libcap-dev prometheus libclang-rt-14-dev chromium pkg-config make gcc g++ xz-utils libcap2-bin util-linux procps)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -63,6 +63,7 @@ struct detect {
 	/* instance pairs already reported as sharing memory */
 	struct { long a, b; } *shared;
 	size_t nshared;
+	__u64 evicted[DETECT_NR];	/* verdicts let go with their targets, by kind */
 };
 
 const char *detect__name(__u32 kind)
@@ -783,6 +784,64 @@ static int on_peak(struct detect *d, const struct model *m, size_t t, long inst,
 		 (unsigned long long)d->r.peak_instance);
 	verdict_site(v, m, t, inst);
 	return 1;
+}
+
+int detect__remap(struct detect *d, const struct model *m, const struct model_remap *r)
+{
+	size_t k = 0;
+	int n = 0;
+
+	/* per-target and per-instance state follow their entries down the arrays */
+	for (size_t i = 0; i < r->nt && i < d->ntgt; i++)
+		if (r->t[i] >= 0 && (size_t)r->t[i] != i)
+			d->tgt[r->t[i]] = d->tgt[i];
+	for (size_t i = m->n; i < d->ntgt; i++)
+		memset(&d->tgt[i], 0, sizeof(d->tgt[i]));
+	for (size_t i = 0; i < r->ninst && i < d->ninst; i++)
+		if (r->inst[i] >= 0 && (size_t)r->inst[i] != i)
+			d->inst[r->inst[i]] = d->inst[i];
+	for (size_t i = m->ninst; i < d->ninst; i++)
+		memset(&d->inst[i], 0, sizeof(d->inst[i]));
+	for (size_t i = 0; i < d->nshared; i++) {
+		long a = d->shared[i].a, b = d->shared[i].b;
+
+		a = a >= 0 && (size_t)a < r->ninst ? r->inst[a] : -1;
+		b = b >= 0 && (size_t)b < r->ninst ? r->inst[b] : -1;
+		if (a >= 0 && b >= 0)
+			d->shared[k++] = (typeof(d->shared[0])){ a, b };
+	}
+	d->nshared = k;
+	/* verdicts about a process the model no longer has go too, counted by kind */
+	k = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		struct detect_verdict *v = &d->v[i];
+		bool kept = false;
+
+		for (size_t t = 0; t < m->n && !kept; t++)
+			kept = m->t[t].pid == v->pid;
+		if (!kept) {
+			if (v->kind < DETECT_NR)
+				d->evicted[v->kind]++;
+			n++;
+			continue;
+		}
+		if (v->inst >= 0)
+			v->inst = (size_t)v->inst < r->ninst ? r->inst[v->inst] : -1;
+		d->v[k++] = *v;
+	}
+	d->n = k;
+	return n;
+}
+
+__u64 detect__evicted(const struct detect *d, __u32 kind)
+{
+	__u64 n = 0;
+
+	if (kind < DETECT_NR)
+		return d->evicted[kind];
+	for (int k = 0; k < DETECT_NR; k++)
+		n += d->evicted[k];
+	return n;
 }
 
 bool detect__leaking(const struct detect *d, size_t t, long inst)

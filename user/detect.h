@@ -109,6 +109,14 @@ struct detect;
 /* @rules is copied. */
 struct detect *detect__new(const struct detect_rules *rules);
 void detect__free(struct detect *d);
+/*
+ * The model evicted entries (model__evict, map @r): move the state of the
+ * rest along, and let go the verdicts about processes the model no longer
+ * has (counted by kind). Returns the verdicts let go.
+ */
+int detect__remap(struct detect *d, const struct model *m, const struct model_remap *r);
+/* Verdicts let go by detect__remap, of @kind (DETECT_NR: all). */
+__u64 detect__evicted(const struct detect *d, __u32 kind);
 /* New rules from now on (SIGHUP); state and verdicts so far are kept. */
 void detect__set_rules(struct detect *d, const struct detect_rules *rules);
 void detect__defaults(struct detect_rules *r);

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "elfsym.h"
 #include "gosym.h"
@@ -310,4 +312,139 @@ int elfsym__build_id(const char *path, char *out, size_t len)
 	elf_end(e);
 	close(fd);
 	return err;
+}
+
+/* Section @name of @e (its header into @sh), or NULL. */
+static Elf_Scn *section(Elf *e, const char *name, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+
+	if (elf_getshdrstrndx(e, &shstr))
+		return NULL;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *n;
+
+		if (gelf_getshdr(scn, sh) && (n = elf_strptr(e, shstr, sh->sh_name)) &&
+		    !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+int elfsym__debuglink(const char *path, char *name, size_t len, __u32 *crc)
+{
+	int fd, err = -ENOENT;
+	Elf *e = elf_open(path, &fd, &err);
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	Elf_Data *d;
+
+	if (!e)
+		return err;
+	err = -ENOENT;
+	scn = section(e, ".gnu_debuglink", &sh);
+	d = scn && sh.sh_type != SHT_NOBITS ? elf_getdata(scn, NULL) : NULL;
+	if (d && d->d_size >= 8) {
+		/* the file name, NUL, padding to 4 bytes, then the CRC (the file's byte order) */
+		size_t n = strnlen(d->d_buf, d->d_size), at = (n + 4) & ~(size_t)3;
+
+		if (n && at + 4 <= d->d_size) {
+			Elf_Data src = { .d_buf = (char *)d->d_buf + at, .d_type = ELF_T_WORD,
+					 .d_size = 4, .d_version = EV_CURRENT };
+			Elf_Data dst = { .d_buf = crc, .d_type = ELF_T_WORD, .d_size = 4,
+					 .d_version = EV_CURRENT };
+
+			if (gelf_xlatetom(e, &dst, &src, elf_getident(e, NULL)[EI_DATA])) {
+				snprintf(name, len, "%.*s", (int)n, (const char *)d->d_buf);
+				err = 0;
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return err;
+}
+
+int elfsym__file_crc(const char *path, __u32 *crc)
+{
+	unsigned char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	uLong c = crc32(0, NULL, 0);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		c = crc32(c, buf, (uInt)n);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	*crc = (__u32)c;
+	return 0;
+}
+
+/* MiniDebugInfo is at most this big decompressed (Fedora's are a few MiB at most). */
+#define DEBUGDATA_MAX (256u << 20)
+
+void *elfsym__debugdata(const char *path, size_t *len)
+{
+	int fd, err = -ENOENT;
+	Elf *e = elf_open(path, &fd, &err);
+	lzma_stream z = LZMA_STREAM_INIT;
+	unsigned char *out = NULL;
+	size_t cap = 0;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	Elf_Data *d;
+	lzma_ret r = LZMA_DATA_ERROR;
+
+	if (!e) {
+		errno = -err;
+		return NULL;
+	}
+	scn = section(e, ".gnu_debugdata", &sh);
+	d = scn && sh.sh_type != SHT_NOBITS ? elf_getdata(scn, NULL) : NULL;
+	if (!d || !d->d_size) {
+		err = ENOENT;
+		goto out;
+	}
+	err = EBADMSG;
+	if (lzma_stream_decoder(&z, DEBUGDATA_MAX, 0) != LZMA_OK)
+		goto out;
+	z.next_in = d->d_buf;
+	z.avail_in = d->d_size;
+	do {
+		if (z.avail_out == 0) {
+			size_t used = cap - z.avail_out, ncap = cap ? cap * 2 : d->d_size * 4;
+			unsigned char *n;
+
+			if (cap >= DEBUGDATA_MAX)
+				break;
+			n = realloc(out, ncap);
+			if (!n) {
+				err = ENOMEM;
+				break;
+			}
+			out = n;
+			cap = ncap;
+			z.next_out = out + used;
+			z.avail_out = cap - used;
+		}
+		r = lzma_code(&z, LZMA_FINISH);
+	} while (r == LZMA_OK);
+	lzma_end(&z);
+	if (r == LZMA_STREAM_END) {
+		*len = z.total_out;
+		err = 0;
+	}
+out:
+	elf_end(e);
+	close(fd);
+	if (err) {
+		free(out);
+		errno = err;
+		return NULL;
+	}
+	return out;
 }

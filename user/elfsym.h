@@ -27,5 +27,18 @@ bool elfsym__needs(const char *exe, const char *prefix, char *out, size_t len);
 
 /* The GNU build-id of @path as hex into @out; 0 or -ENOENT. */
 int elfsym__build_id(const char *path, char *out, size_t len);
+/*
+ * The .gnu_debuglink of @path: the debug file's name into @name and the
+ * CRC-32 of its contents into *@crc; 0, -ENOENT if there is none, -errno.
+ */
+int elfsym__debuglink(const char *path, char *name, size_t len, __u32 *crc);
+/* The CRC-32 of the contents of file @path, as .gnu_debuglink records it; 0 or -errno. */
+int elfsym__file_crc(const char *path, __u32 *crc);
+/*
+ * The MiniDebugInfo of @path: its .gnu_debugdata section (an ELF file with
+ * the local function symbols, xz-compressed) decompressed into a malloc'ed
+ * buffer, its size into *@len. NULL with errno: ENOENT none, EBADMSG bad xz.
+ */
+void *elfsym__debugdata(const char *path, size_t *len);
 
 #endif /* CW_ELFSYM_H */

@@ -418,6 +418,7 @@ static void verdict_families(struct util_sbuf *b, const struct view *v)
 
 		for (size_t i = 0; i < n; i++)
 			c += detect__get(v->d, i)->kind == (__u32)k;
+		c += v->d ? detect__evicted(v->d, (__u32)k) : 0;	/* a counter never goes down */
 		util__sbuf_printf(b, "cwatch_verdicts_total{rule=\"%s\"} %llu\n", detect__name(k),
 				  (unsigned long long)c);
 	}
@@ -526,6 +527,23 @@ void exporter__format(struct util_sbuf *b, const struct exporter_opts *o, const 
 
 	for (size_t i = 0; i < m->ninst; i++)
 		live_inst += m->inst[i].state == MODEL_RUNNING;
+	/* what the bounds let go: the model's, the detectors', the collector's cache */
+	util__sbuf_printf(b,
+		"# HELP cwatch_evicted_total Finished entries let go to bound memory, by what.\n"
+		"# TYPE cwatch_evicted_total counter\n"
+		"cwatch_evicted_total{what=\"targets\"} %llu\n"
+		"cwatch_evicted_total{what=\"instances\"} %llu\n"
+		"cwatch_evicted_total{what=\"sites\"} %llu\n"
+		"cwatch_evicted_total{what=\"contracts\"} %llu\n"
+		"cwatch_evicted_total{what=\"modules\"} %llu\n"
+		"cwatch_evicted_total{what=\"crashes\"} %llu\n"
+		"cwatch_evicted_total{what=\"verdicts\"} %llu\n"
+		"cwatch_evicted_total{what=\"site_cache\"} %llu\n",
+		(unsigned long long)m->evicted.targets, (unsigned long long)m->evicted.instances,
+		(unsigned long long)m->evicted.sites, (unsigned long long)m->evicted.contracts,
+		(unsigned long long)m->evicted.modules, (unsigned long long)m->evicted.crashes,
+		(unsigned long long)(d ? detect__evicted(d, DETECT_NR) : 0),
+		(unsigned long long)h->site_cache_evicted);
 	util__sbuf_printf(b,
 		"# HELP cwatch_targets Targets watched, by state.\n# TYPE cwatch_targets gauge\n"
 		"cwatch_targets{state=\"running\"} %zu\ncwatch_targets{state=\"exited\"} %zu\n"
@@ -637,6 +655,26 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
 		return 0;
 	}
 	return -EINVAL;
+}
+
+int exporter__check(const struct exporter_opts *o)
+{
+	struct sockaddr_storage ss;
+	struct webconfig web = {};
+	socklen_t sl;
+	char err[512];
+
+	if (parse_listen(o->listen, &ss, &sl)) {
+		cw_err("--listen: '%s' is not PORT, HOST:PORT or [IPV6]:PORT", o->listen);
+		return -EINVAL;
+	}
+	if (o->web_config && webconfig__load(o->web_config, &web, err, sizeof(err))) {
+		cw_err("--web-config: %s", err);
+		webconfig__free(&web);
+		return -EINVAL;
+	}
+	webconfig__free(&web);
+	return 0;
 }
 
 struct exporter *exporter__new(const struct exporter_opts *o)

@@ -25,10 +25,13 @@ struct exporter_health {
 	__u64 records, malformed, lost;
 	__u64 bpf_run_ns, bpf_runs;	/* kernel BPF statistics of cwatch's programs */
 	__u64 sym_binaries;		/* binaries in the symbol cache */
+	__u64 site_cache_evicted;	/* the collector's per-stack entries let go */
 };
 
 struct exporter;
 
+/* Check --listen and --web-config without serving; 0 or -EINVAL (printed). */
+int exporter__check(const struct exporter_opts *o);
 /* Start serving; NULL (errno set) after printing why. */
 struct exporter *exporter__new(const struct exporter_opts *o);
 void exporter__free(struct exporter *e);

@@ -39,16 +39,21 @@ struct gobin {
 	int minor;		/* 1.<minor>, 0 = unknown */
 	const struct go_offsets *off;	/* the g layout of that version */
 	__u64 allgs;		/* link-time address of runtime.allgs, 0 = not found */
+	__s32 tls_g;		/* where g is from the thread pointer */
 	bool pie;		/* position-independent: addresses need the load bias */
 	bool goroutines;	/* goroutine probes attached */
 	__u64 cmalloc[8];	/* file offsets of _cgo_cmalloc functions */
 	int ncmalloc;
+	int refs;		/* live targets running it: its probes go with the last */
+	struct bpf_link *link[4];	/* newproc1 return site, goexit0, cgo_cmalloc */
+	int nlink;
 };
 
 struct gotarget {
 	pid_t pid;
 	int bin;		/* index in golang.bin */
 	__u32 flags;		/* CW_GO_* */
+	struct bpf_link *libc[2];	/* its own malloc return and free probes */
 };
 
 struct golang {
@@ -140,10 +145,13 @@ static int attach_goroutines(struct golang *g, const char *path, struct gobin *b
 			"goroutine figures", path, b->version);
 		return -ENOENT;
 	}
-	err = probes__attach_prog(g->probes, "go_newproc1_ret", path, site,
-				  (__u64)b->off->g_gopc | (__u64)b->off->g_startpc << 16, false);
+	b->nlink = 0;
+	err = probes__attach_link(g->probes, "go_newproc1_ret", -1, path, site,
+				  (__u64)b->off->g_gopc | (__u64)b->off->g_startpc << 16, false,
+				  &b->link[b->nlink++]);
 	if (!err)
-		err = probes__attach_prog(g->probes, "go_goexit", path, goexit0, 0, false);
+		err = probes__attach_link(g->probes, "go_goexit", -1, path, goexit0, 0, false,
+					  &b->link[b->nlink++]);
 	if (err)
 		cw_warn("%s: attaching the goroutine probes failed: %s", path, strerror(-err));
 	return err;
@@ -200,6 +208,36 @@ static __u64 find_allgs(const struct gosym *gs)
 			return t[a];
 	}
 	return 0;
+}
+
+/*
+ * Where g is in thread-local storage, from the thread pointer: -8 when Go
+ * links the program itself; with external linking (cgo) the ELF linker
+ * decides, so read it from runtime.cgocallback, which loads g from there:
+ * MOV %fs:disp32, reg (64, REX.W, 8B, mod 00 r/m 100, SIB 25).
+ */
+static __s32 find_tls_g(const struct gosym *gs)
+{
+	unsigned char code[512];
+	uint64_t entry, size;
+
+	if (!gs || !gosym__lookup(gs, "runtime.cgocallback", &entry, &size))
+		return -8;
+	if (size > sizeof(code))
+		size = sizeof(code);
+	if (gosym__code(gs, entry, code, size))
+		return -8;
+	for (uint64_t i = 0; i + 9 <= size; i++) {
+		__s32 disp;
+
+		if (code[i] != 0x64 || (code[i + 1] & 0xf8) != 0x48 || code[i + 2] != 0x8b ||
+		    (code[i + 3] & 0xc7) != 0x04 || code[i + 4] != 0x25)
+			continue;
+		memcpy(&disp, &code[i + 5], sizeof(disp));
+		if (disp < 0 && disp > -4096)
+			return disp;
+	}
+	return -8;
 }
 
 /* Read @len bytes at @addr of @pid; 0 or -1. */
@@ -263,13 +301,27 @@ static int seed(struct golang *g, pid_t pid, const struct gobin *b)
 	return n;
 }
 
+/* Attach binary @b's probes (again, once its last target had taken them away); @path: where. */
+static void gobin_probe(struct golang *g, const char *path, struct gobin *b)
+{
+	__u64 off;
+
+	b->ncmalloc = 0;
+	b->goroutines = !attach_goroutines(g, path, b);
+	if (!elfsym__offset(path, "*._cgo_cmalloc", &off) &&
+	    !probes__attach_link(g->probes, "go_cgo_cmalloc", -1, path, off, 0, false,
+				 &b->link[b->nlink])) {
+		b->cmalloc[b->ncmalloc++] = off;
+		b->nlink++;
+	}
+}
+
 /* The binary entry for @path, probed (goroutines, cgo) the first time; NULL if not Go. */
 static struct gobin *gobin_get(struct golang *g, const char *path)
 {
 	struct gobin *b, *nb;
 	struct gosym *gs;
 	struct stat st;
-	__u64 off;
 
 	if (stat(path, &st) || !elfsym__is_go(path))
 		return NULL;
@@ -293,21 +345,19 @@ static struct gobin *gobin_get(struct golang *g, const char *path)
 	b->pie = elf_is_dyn(path);
 	if (gs)
 		b->allgs = find_allgs(gs);
+	b->tls_g = find_tls_g(gs);
 	if (b->minor < GOLANG_MIN_MINOR || b->minor > GOLANG_MAX_MINOR || !b->off) {
 		cw_warn("%s: Go version %s is not one cwatch knows (go1.%d to go1.%d): no "
 			"goroutine figures", path, b->version[0] ? b->version : "unknown",
 			GOLANG_MIN_MINOR, GOLANG_MAX_MINOR);
 		return b;
 	}
-	b->goroutines = !attach_goroutines(g, path, b);
-	if (!elfsym__offset(path, "*._cgo_cmalloc", &off) &&
-	    !probes__attach_prog(g->probes, "go_cgo_cmalloc", path, off, 0, false))
-		b->cmalloc[b->ncmalloc++] = off;
+	gobin_probe(g, path, b);
 	return b;
 }
 
 /* libc's malloc return and free entry, for @pid alone; 0 or -errno. */
-static int attach_libc(struct golang *g, pid_t pid, const char *exe)
+static int attach_libc(struct golang *g, struct gotarget *t, pid_t pid, const char *exe)
 {
 	char libc[4096];
 	__u64 malloc_off, free_off;
@@ -319,10 +369,11 @@ static int attach_libc(struct golang *g, pid_t pid, const char *exe)
 	if (!err)
 		err = elfsym__offset(libc, "free", &free_off);
 	if (!err)
-		err = probes__attach_prog_pid(g->probes, "go_malloc_ret", pid, libc, malloc_off, 0,
-					      true);
+		err = probes__attach_link(g->probes, "go_malloc_ret", pid, libc, malloc_off, 0,
+					  true, &t->libc[0]);
 	if (!err)
-		err = probes__attach_prog_pid(g->probes, "go_free", pid, libc, free_off, 0, false);
+		err = probes__attach_link(g->probes, "go_free", pid, libc, free_off, 0, false,
+					  &t->libc[1]);
 	return err;
 }
 
@@ -358,6 +409,10 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->bin = (int)(b - g->bin);
+	/* the first target since the last one went: the binary's probes again */
+	if (!b->refs++ && !b->nlink && b->off && b->minor >= GOLANG_MIN_MINOR &&
+	    b->minor <= GOLANG_MAX_MINOR)
+		gobin_probe(g, path, b);
 	if (!b->goroutines) {
 		t->flags = CW_GO_UNSUPPORTED;
 		return -ENOTSUP;
@@ -365,6 +420,16 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 	t->flags = CW_GO_GOROUTINES;
 	/* exits of goroutines count only for targets with an entry */
 	probes__map_update(g->probes, "cw_go", &tgid, sizeof(tgid), &zero, sizeof(zero), 0);
+	{
+		/* stack copies (--heap) taken in C code reach the goroutine's frames */
+		struct cw_go_layout l = {
+			.tls_g = b->tls_g, .g_m = b->off->g_m, .m_curg = b->off->m_curg,
+			.sched_bp = b->off->g_sched + b->off->gobuf_bp,
+		};
+
+		probes__map_update(g->probes, "cw_go_layout", &tgid, sizeof(tgid), &l, sizeof(l),
+				   0);
+	}
 	if (!exe) {
 		int n = seed(g, pid, b);
 
@@ -377,7 +442,7 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 		cw_debug("process %d: %d goroutines were running at attach", pid, n);
 	}
 	if (cgo && b->ncmalloc) {
-		int err = attach_libc(g, pid, exe);
+		int err = attach_libc(g, t, pid, exe);
 
 		if (err)
 			cw_warn("process %d: no cgo allocation figures: attaching to libc's malloc "
@@ -491,11 +556,13 @@ static void delete_tgid(struct golang *g, const char *map, size_t ksz, size_t vs
 void golang__forget(struct golang *g, pid_t pid)
 {
 	__u32 tgid = (__u32)pid;
+	struct gobin *b;
 
 	for (size_t i = 0; i < g->nt; i++) {
 		if (g->t[i].pid != pid)
 			continue;
 		probes__map_delete(g->probes, "cw_go", &tgid, sizeof(tgid));
+		probes__map_delete(g->probes, "cw_go_layout", &tgid, sizeof(tgid));
 		delete_tgid(g, "cw_gsites", sizeof(struct cw_site_key), sizeof(struct cw_gsite),
 			    tgid);
 		delete_tgid(g, "cw_goroutines", sizeof(struct cw_inst_key),
@@ -504,6 +571,15 @@ void golang__forget(struct golang *g, pid_t pid)
 			    tgid);
 		delete_tgid(g, "cw_cgo_allocs", sizeof(struct cw_inst_key),
 			    sizeof(struct cw_cgo_alloc), tgid);
+		probes__detach(g->probes, g->t[i].libc[0]);
+		probes__detach(g->probes, g->t[i].libc[1]);
+		b = &g->bin[g->t[i].bin];
+		/* the last target of that binary gone: its probes too */
+		if (b->refs > 0 && --b->refs == 0) {
+			for (int k = 0; k < b->nlink; k++)
+				probes__detach(g->probes, b->link[k]);
+			b->nlink = 0;
+		}
 		g->t[i] = g->t[--g->nt];
 		return;
 	}

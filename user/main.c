@@ -23,6 +23,7 @@
 #include "golang.h"
 #include "html.h"
 #include "model.h"
+#include "privs.h"
 #include "probes.h"
 #include "record.h"
 #include "report.h"
@@ -30,6 +31,7 @@
 #include "runtime.h"
 #include "symbolize.h"
 #include "target.h"
+#include "unwind.h"
 #include "util.h"
 
 #ifndef CWATCH_VERSION
@@ -91,7 +93,8 @@ static const char usage_probe[] =
 static const char usage_run[] =
 	"cwatch run: watch targets' memory, threads and lifecycle; summary at the end\n"
 	"\n"
-	"Usage: cwatch run [options] (--pid PID | --comm NAME | --exe PATH | -- CMD [ARG...])\n"
+	"Usage: cwatch run [options] (--pid PID | --comm NAME | --exe PATH | --cgroup DIR |\n"
+	"                  -- CMD [ARG...])\n"
 	"\n"
 	"Targets (any mix; children of targets are followed):\n"
 	"  -p, --pid=PID           watch process PID (repeatable)\n"
@@ -99,6 +102,8 @@ static const char usage_run[] =
 	"                          (repeatable)\n"
 	"  -e, --exe=PATH          watch processes running PATH, running or started later\n"
 	"                          (repeatable)\n"
+	"      --cgroup=DIR        watch processes in cgroup v2 directory DIR or below it,\n"
+	"                          running, started or moved there later (repeatable)\n"
 	"  -- CMD [ARG...]         launch CMD, held until the probes are attached\n"
 	"\n"
 	"Runtimes (per contract instance figures):\n"
@@ -110,6 +115,10 @@ static const char usage_run[] =
 	"      --heap              where memory grows: user stacks sampled every 64 KiB\n"
 	"                          of new resident anon memory, per instance\n"
 	"      --heap-sample=BYTES the --heap sampling interval (default 64K)\n"
+	"      --unwind=MODE       how --heap walks stacks: dwarf (default: 16 KiB of\n"
+	"                          stack copied, unwound with .eh_frame, through code\n"
+	"                          without frame pointers) or fp (frame pointers only,\n"
+	"                          in the kernel)\n"
 	"\n"
 	"Verdicts (leaks, limits, thread growth, sandbox escapes):\n"
 	"      --rules=FILE        rule file: thresholds, allow-lists, severities\n"
@@ -131,13 +140,16 @@ static const char usage_run[] =
 	"Output:\n"
 	"  -i, --interval=SECONDS  refresh the view every SECONDS (default 1)\n"
 	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
-	"                          or never with --comm/--exe)\n"
+	"                          or never with --comm/--exe/--cgroup)\n"
 	"  -j, --json              JSON lines instead of the table\n"
 	"  -v, --verbose           debug messages, libbpf's included\n"
 	"\n"
 	"Tuning:\n"
 	"      --ringbuf=BYTES     ring buffer size, a power of two (default 1M)\n"
 	"      --max-targets=N     processes tracked at once (default 4096)\n"
+	"      --keep-gone=N       exited targets, and ended instances, kept for the\n"
+	"                          view and the summary past --metrics-grace (default\n"
+	"                          1000 of each); older ones are let go and counted\n"
 	"      --mmap-min=BYTES    report mappings at least this large (default 1M)\n"
 	"      --peak-step=BYTES   report resident peaks in steps of BYTES (default 1M)\n"
 	"      --btf=FILE          kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
@@ -145,7 +157,8 @@ static const char usage_run[] =
 	"                          /sys/kernel/tracing)\n"
 	"  -h, --help              print this help\n"
 	"\n"
-	"SIGINT and SIGTERM stop with a summary; SIGHUP re-reads the --rules file.\n"
+	"SIGINT and SIGTERM stop with a summary; SIGHUP re-reads the --rules and\n"
+	"--profile files.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n"
 	"\n"
 	"Examples:\n"
@@ -171,6 +184,7 @@ struct run_opts {
 	const char *rules_path;		/* --rules */
 	const char *record_path;	/* --record */
 	__u64 record_max;		/* --record-max, bytes; 0 = no rotation */
+	__u32 keep_gone;		/* --keep-gone */
 };
 
 /* The kernel's site maps: where heap grows (--heap), threads, goroutines and cgo allocations start. */
@@ -204,6 +218,12 @@ struct collector {
 	struct exporter *exporter;	/* --listen */
 	struct record_writer *rec;	/* --record */
 	struct symbolizer *sym;		/* stacks of alerts and --heap sites */
+	struct unwind *unwind;		/* stack copies unwound (--heap, crashes), stacks interned */
+	struct {			/* a crash's stack copy, unwound, until the crash comes */
+		__u32 tgid, tid;
+		int n;
+		__u64 ip[CW_STACK_DEPTH];
+	} next;
 	struct golang *go;		/* Go programs' goroutines and cgo (NULL: --runtime none) */
 	struct site_seen {		/* per stack: its figures and what it reads as */
 		struct cw_site_key key;
@@ -219,6 +239,7 @@ struct collector {
 		char frame[CW_SITE_FRAMES][CW_FRAME_LEN];
 	} *seen;
 	size_t nseen, capseen;
+	__u64 seen_evicted;		/* entries let go with their instances (metrics) */
 	pid_t maps_pid;			/* last mappings read, and when */
 	__u64 maps_ts;
 	char profile_names[RUNTIME_MAX_PROFILES][PROFILE_NAME_LEN];
@@ -252,6 +273,7 @@ static __s64 wall_offset_ns(void)
 }
 
 static int settle_runtime(struct collector *c, pid_t pid, const char *exe);
+static int settle_attach(struct collector *c, pid_t pid, const char *exe);
 static void target_retire(struct collector *c, __u32 tgid);
 static void target_json_desc(struct json *j, pid_t pid);
 
@@ -269,7 +291,22 @@ static void snapshot_sites(struct collector *c, __u32 tgid, __u64 now);
 static void snapshot_go(struct collector *c, __u32 tgid, __u64 now);
 static void snapshot_site_map(struct collector *c, enum site_kind kind, __u32 tgid, __u64 now);
 
-/* Every record, from the kernel or from us, goes through here: model, then output. */
+/*
+ * Once an interval (at CW_REC_TICK, so a replay does it at the same points):
+ * let the oldest finished targets and instances go, and move the detectors'
+ * state along with what is kept.
+ */
+static void bound(struct model *m, struct detect *d, __u64 now)
+{
+	struct model_remap map;
+	int n = model__evict(m, now, &map);
+
+	if (n > 0 && d)
+		detect__remap(d, m, &map);
+	if (n > 0)
+		model__remap_free(&map);
+}
+
 /*
  * The analysis, the same for a live run and a replay: the model, then the
  * output, then the detectors and their verdicts; CW_REC_TICK prints the
@@ -282,6 +319,7 @@ static int analyse(struct model *m, struct detect *d, struct report *r, const vo
 	int idx;
 
 	if (hd->type == CW_REC_TICK) {
+		bound(m, d, hd->ts);
 		report__interval(r, m, hd->ts);
 		return -ENOENT;
 	}
@@ -396,31 +434,57 @@ static void str_clear_tail(char *s, size_t len)
 		memset(s + n, 0, len - n);
 }
 
+/* The model's label of instance @key of @tgid ("#3") into @buf; "" if it knows none. */
+static const char *inst_label(struct collector *c, __u32 tgid, __u64 key, char *buf, size_t len)
+{
+	const struct model_instance *in = key ? model__instance(c->model, tgid, key) : NULL;
+
+	if (in)
+		snprintf(buf, len, "#%u", in->seq);
+	else
+		buf[0] = '\0';
+	return buf;
+}
+
 /*
  * Name the innermost @max frames of user stack @id of @tgid into @frame, the
  * mappings re-read first (kept as they were if it is gone); a return address
- * is stepped back into its call. Returns the frames named.
+ * is stepped back into its call. JIT code without a name is told as
+ * contract code of instance @inst (0: none). Returns the frames named.
  */
-static __u32 stack_name_n(struct collector *c, __u32 tgid, __s32 id, char (*frame)[CW_FRAME_LEN],
-			  int max)
+static __u32 name_ips(struct collector *c, __u32 tgid, const __u64 *ips, int n, __u64 inst,
+		      char (*frame)[CW_FRAME_LEN], int max);
+
+static __u32 stack_name_n(struct collector *c, __u32 tgid, __s32 id, __u64 inst,
+			  char (*frame)[CW_FRAME_LEN], int max)
 {
 	__u64 ips[CW_STACK_DEPTH];
 	int n = probes__stack(c->probes, id, ips);
 
+	return name_ips(c, tgid, ips, n, inst, frame, max);
+}
+
+/* The same for the @n return addresses at @ips (the first, an exact PC). */
+static __u32 name_ips(struct collector *c, __u32 tgid, const __u64 *ips, int n, __u64 inst,
+		      char (*frame)[CW_FRAME_LEN], int max)
+{
+	char label[16];
 	int k = 0;
 
+	inst_label(c, tgid, inst, label, sizeof(label));
 	symbolize__maps(c->sym, (pid_t)tgid);
 	/* a walk through code without frame pointers can loop on one address: stop there */
 	for (int i = 0; i < n && k < max && (!i || ips[i] != ips[i - 1]); i++)
-		symbolize__addr(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], frame[k++],
-				CW_FRAME_LEN);
+		symbolize__addr_inst(c->sym, (pid_t)tgid, i ? ips[i] - 1 : ips[i], label,
+				     frame[k++], CW_FRAME_LEN);
 	return (__u32)k;
 }
 
 /* The innermost four frames (alerts, CW_REC_STACK). */
-static __u32 stack_name(struct collector *c, __u32 tgid, __s32 id, char frame[4][CW_FRAME_LEN])
+static __u32 stack_name(struct collector *c, __u32 tgid, __s32 id, __u64 inst,
+			char frame[4][CW_FRAME_LEN])
 {
-	return stack_name_n(c, tgid, id, frame, 4);
+	return stack_name_n(c, tgid, id, inst, frame, 4);
 }
 
 /*
@@ -434,8 +498,17 @@ static void crash_prepare(struct collector *c, struct cw_ev_crash *e)
 	memset(e->frame, 0, sizeof(e->frame));
 	e->nframes = 0;
 	e->pad = 0;
-	if (e->stack >= 0 && c->sym)
-		e->nframes = stack_name_n(c, e->h.tgid, e->stack, e->frame, CW_SITE_FRAMES);
+	if (!c->sym)
+		return;
+	/* the copy of its stack, unwound through code without frame pointers (a frame-pointer
+	 * walk there reads on into garbage): the frame-pointer walk if it did not unwind */
+	if (c->next.tid == e->h.tid && c->next.tgid == e->h.tgid && c->next.n > 1)
+		e->nframes = name_ips(c, e->h.tgid, c->next.ip, c->next.n, e->h.instance, e->frame,
+				      CW_SITE_FRAMES);
+	c->next.tid = 0;
+	if (!e->nframes && e->stack >= 0)
+		e->nframes = stack_name_n(c, e->h.tgid, e->stack, e->h.instance, e->frame,
+					  CW_SITE_FRAMES);
 }
 
 /*
@@ -461,12 +534,18 @@ static void alert_prepare(struct collector *c, struct cw_ev_alert *e)
 			 e->path);
 		path_fold(e->resolved);
 	}
-	if (e->stack >= 0 && c->sym)
-		stack_name(c, e->h.tgid, e->stack, e->frame);
+	if (!c->sym)
+		return;
+	/* the copy of its stack, unwound with DWARF (one a second per rule), else the walk */
+	if (c->next.tid == e->h.tid && c->next.tgid == e->h.tgid && c->next.n > 1)
+		name_ips(c, e->h.tgid, c->next.ip, c->next.n, e->h.instance, e->frame, 4);
+	else if (e->stack >= 0)
+		stack_name(c, e->h.tgid, e->stack, e->h.instance, e->frame);
+	c->next.tid = 0;
 }
 
 /* Name stack @id of @tgid and deliver it as a CW_REC_STACK before the record that uses it. */
-static void stack_record(struct collector *c, __u32 tgid, __s32 id, __u64 ts)
+static void stack_record(struct collector *c, __u32 tgid, __s32 id, __u64 inst, __u64 ts)
 {
 	struct cw_rec_stack r = {};
 
@@ -475,21 +554,55 @@ static void stack_record(struct collector *c, __u32 tgid, __s32 id, __u64 ts)
 	r.h.tgid = tgid;
 	r.h.ts = ts;
 	r.stack = id;
-	r.nframes = stack_name(c, tgid, id, r.frame);
+	r.nframes = stack_name(c, tgid, id, inst, r.frame);
 	deliver(c, &r, sizeof(r));
+}
+
+static void ustack_sample(struct collector *c, const struct cw_ev_ustack *e, size_t len);
+static int go_frames(struct collector *c, const struct cw_ev_ustack *e, __u64 *ips, int n);
+
+/* A stack copy for the thread's next record (a crash): unwound now, kept until it comes. */
+static void ustack_next(struct collector *c, const struct cw_ev_ustack *e, size_t len)
+{
+	int n;
+
+	maps_refresh(c, (pid_t)e->h.tgid, e->h.ts);
+	n = unwind__sample(c->unwind, e, len, c->next.ip, CW_STACK_DEPTH);
+	if (e->ngo && n > 0)
+		n = go_frames(c, e, c->next.ip, n);
+	c->next.tgid = e->h.tgid;
+	c->next.tid = e->h.tid;
+	c->next.n = n;
 }
 
 /* The ring buffer's records: alerts are completed first, everything goes to deliver(). */
 static int on_ring(void *ctx, const void *rec, size_t len)
 {
 	const struct cw_hdr *h = rec;
+	struct unwind *uw = ((struct collector *)ctx)->unwind;
+
+	if (h->type == CW_EV_USTACK) {
+		/* consumed here: its stack goes into a --heap site or the next record, the copy
+		 * goes nowhere */
+		const struct cw_ev_ustack *e = rec;
+
+		if (uw && len >= offsetof(struct cw_ev_ustack, data) && e->kind == CW_US_NEXT)
+			ustack_next(ctx, e, len);
+		else if (uw && len >= offsetof(struct cw_ev_ustack, data))
+			ustack_sample(ctx, rec, len);
+		return 0;
+	}
+	if (h->type == CW_EV_EXIT && uw)
+		unwind__forget(uw, (pid_t)h->tgid);
 
 	if (h->type == CW_EV_HOST_CALL && len >= sizeof(struct cw_ev_host_call) &&
 	    ((const struct cw_ev_host_call *)rec)->stack >= 0)
-		stack_record(ctx, h->tgid, ((const struct cw_ev_host_call *)rec)->stack, h->ts);
+		stack_record(ctx, h->tgid, ((const struct cw_ev_host_call *)rec)->stack, h->instance,
+			     h->ts);
 	else if (h->type == CW_EV_MEMORY && len >= sizeof(struct cw_ev_memory) &&
 		 ((const struct cw_ev_memory *)rec)->stack >= 0)
-		stack_record(ctx, h->tgid, ((const struct cw_ev_memory *)rec)->stack, h->ts);
+		stack_record(ctx, h->tgid, ((const struct cw_ev_memory *)rec)->stack, h->instance,
+			     h->ts);
 
 	if (h->type == CW_EV_ALERT && len >= sizeof(struct cw_ev_alert)) {
 		struct cw_ev_alert e;
@@ -589,7 +702,10 @@ static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 	bool go = seen->kind == SITE_GO || seen->kind == SITE_CGO;
 	__u64 ips[CW_STACK_DEPTH];
 	int n = key->stack < 0 ? 0 : probes__stack(c->probes, key->stack, ips);
+	char label[16];
 
+	if (c->unwind && unwind__is_id(key->stack))	/* --unwind=dwarf: interned in user space */
+		n = unwind__stack(c->unwind, key->tgid, key->stack, ips, CW_STACK_DEPTH);
 	if (seen->kind == SITE_GO) {
 		/* the walk went newproc1 -> systemstack -> newproc -> the creator, whose
 		 * return address is the go statement's PC: its callers follow it */
@@ -608,11 +724,12 @@ static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 		n = n ? n : 1;
 	}
 	seen->nframes = 0;
+	inst_label(c, key->tgid, go ? 0 : key->instance, label, sizeof(label));
 	for (int i = 0; i < n && seen->nframes < CW_SITE_FRAMES; i++) {
 		char *f = seen->frame[seen->nframes];
 
-		symbolize__addr(c->sym, (pid_t)key->tgid, i || go ? ips[i] - 1 : ips[i], f,
-				CW_FRAME_LEN);
+		symbolize__addr_inst(c->sym, (pid_t)key->tgid, i || go ? ips[i] - 1 : ips[i], label,
+				     f, CW_FRAME_LEN);
 		if (strstr(f, "(not code"))
 			break;
 		if (go && seen->nframes == 0 && cgo_wrapper(f))
@@ -775,6 +892,109 @@ static void snapshot_site_map(struct collector *c, enum site_kind kind, __u32 tg
 }
 
 /*
+ * A Go program's thread on its system stack (cgo, or the runtime's own
+ * systemstack): the unwind of the copy ends there, or wanders off; the
+ * goroutine it runs for (taken by the kernel side) carries on from the last
+ * frame that is code.
+ */
+static int go_frames(struct collector *c, const struct cw_ev_ustack *e, __u64 *ips, int n)
+{
+	char f[CW_FRAME_LEN];
+
+	maps_refresh(c, (pid_t)e->h.tgid, e->h.ts);
+	for (int i = 1; i < n; i++) {
+		symbolize__addr(c->sym, (pid_t)e->h.tgid, ips[i] - 1, f, sizeof(f));
+		if (strstr(f, "(not code")) {
+			n = i;
+			break;
+		}
+	}
+	for (__u32 i = 0; i < e->ngo && i < CW_USTACK_GO && n < CW_STACK_DEPTH; i++)
+		ips[n++] = e->go[i];
+	return n;
+}
+
+/*
+ * --unwind=dwarf: a --heap sample with a copy of its stack. Unwound with
+ * DWARF CFI, or else the kernel's frame-pointer walk of it; either way the
+ * frames are interned under an id of user space's own (never a cw_stacks
+ * id, which the kernel's cw_sites uses) and the sample charged to that site,
+ * named now, while the process and its mappings are there.
+ */
+static void ustack_sample(struct collector *c, const struct cw_ev_ustack *e, size_t len)
+{
+	__u64 ips[CW_STACK_DEPTH];
+	struct cw_site_key k = { .tgid = e->h.tgid, .instance = e->h.instance };
+	struct site_seen *seen;
+	int n = unwind__sample(c->unwind, e, len, ips, CW_STACK_DEPTH);
+
+	if (!n && e->stack >= 0)
+		n = probes__stack(c->probes, e->stack, ips);
+	if (e->ngo && n > 0)
+		n = go_frames(c, e, ips, n);
+	k.stack = unwind__intern(c->unwind, e->h.tgid, ips, n);
+	if (k.stack < 0 || !(seen = site_seen(c, &k, SITE_HEAP)))
+		return;
+	seen->now.bytes += e->weight;
+	seen->now.samples++;
+	if (!seen->group) {
+		maps_refresh(c, (pid_t)e->h.tgid, e->h.ts);
+		site_name(c, seen, 0);
+		seen->join = seen->group;
+	}
+}
+
+/* Events lost, if any: which records and why, so a lossy run says where to look. */
+static void lost_log(struct collector *c)
+{
+	static const char *const name[CW_TYPE_MAX] = {
+		[CW_EV_TARGET_NEW] = "target", [CW_EV_EXEC] = "exec", [CW_EV_EXIT] = "exit",
+		[CW_EV_PEAK] = "peak", [CW_EV_MMAP] = "mmap", [CW_EV_CODE] = "code",
+		[CW_EV_MODULE] = "module", [CW_EV_INSTANCE_NEW] = "instance_new",
+		[CW_EV_INSTANCE_END] = "instance_end", [CW_EV_CALL] = "call",
+		[CW_EV_HOST_CALL] = "host_call", [CW_EV_GROW] = "grow", [CW_EV_ALERT] = "alert",
+		[CW_EV_MEMORY] = "memory", [CW_EV_CRASH] = "crash", [CW_REC_SITE] = "heap site",
+		[CW_REC_THREAD_SITE] = "thread site", [CW_REC_GO_SITE] = "goroutine site",
+		[CW_REC_GO_STATS] = "goroutine", [CW_REC_CGO_SITE] = "cgo site",
+		[CW_EV_USTACK] = "stack copy",
+	};
+	__u64 by[CW_DROPS_LEN];
+	char text[512] = "";
+	size_t o = 0;
+
+	probes__lost_by(c->probes, by);
+	for (int i = 0; i < CW_DROPS_LEN && o < sizeof(text); i++) {
+		int type = i / CW_DROP_NR;
+
+		if (by[i])
+			o += (size_t)snprintf(text + o, sizeof(text) - o, "%s%llu %s (%s)",
+					      o ? ", " : "", (unsigned long long)by[i],
+					      name[type] ? name[type] : "other",
+					      i % CW_DROP_NR == CW_DROP_RINGBUF ? "ring buffer full" :
+										  "map full");
+	}
+	if (o)
+		cw_warn("events lost: %s; a larger --ringbuf or --max-targets may help", text);
+}
+
+/* --unwind=dwarf: what the unwinder did, for -v. */
+static void unwind_log(struct collector *c)
+{
+	struct unwind_stats st;
+	__u64 sent, full;
+
+	unwind__stats(c->unwind, &st);
+	probes__unwind_counts(c->probes, &sent, &full);
+	cw_debug("unwind: %llu stack copies sent, %llu kept on frame pointers (ring buffer full); "
+		 "%llu unwound with DWARF (%.1f frames on average), %llu fell back to frame "
+		 "pointers; %llu sessions; %.1f us per stack",
+		 (unsigned long long)sent, (unsigned long long)full, (unsigned long long)st.dwarf,
+		 st.dwarf ? (double)st.frames / (double)st.dwarf : 0.0,
+		 (unsigned long long)(st.samples - st.dwarf), (unsigned long long)st.sessions,
+		 st.samples ? (double)st.ns / 1e3 / (double)st.samples : 0.0);
+}
+
+/*
  * Deliver the Go figures of @tgid (0: every Go target): the kernel's counters,
  * the heap, and goroutines alive summed over their sites (just refreshed).
  */
@@ -805,6 +1025,14 @@ static void snapshot_go(struct collector *c, __u32 tgid, __u64 now)
 	}
 }
 
+/* Let the symbolizer forget @pid's mappings, and binaries no process maps any more. */
+static void symbols_forget(struct collector *c, pid_t pid)
+{
+	symbolize__forget(c->sym, pid);
+	if (c->maps_pid == pid)
+		c->maps_pid = 0;
+}
+
 /*
  * Target @tgid is gone and its last figures were delivered: forget what
  * cwatch kept under its pid (runtime settled, Go state, the kernel's
@@ -821,8 +1049,9 @@ static void target_retire(struct collector *c, __u32 tgid)
 	c->nsettled = k;
 	if (c->go)
 		golang__forget(c->go, (pid_t)tgid);
-	probes__forget(c->probes, tgid);
+	runtime__release(c->runtime, (pid_t)tgid);
 	probes__forget_tgid(c->probes, tgid);
+	symbols_forget(c, (pid_t)tgid);
 	k = 0;
 	for (size_t i = 0; i < c->nseen; i++)
 		if (c->seen[i].key.tgid != tgid)
@@ -830,6 +1059,44 @@ static void target_retire(struct collector *c, __u32 tgid)
 	c->nseen = k;
 	if (c->maps_pid == (pid_t)tgid)
 		c->maps_pid = 0;
+}
+
+/*
+ * The sites of instances that ended (their last figures delivered at least
+ * one snapshot ago) or that the model let go: their entries here and in the
+ * kernel's maps go, so a host that runs instance after instance for weeks
+ * holds no more than its live ones need, and a new instance that gets an
+ * old one's key starts from nothing.
+ */
+static void sites_forget_ended(struct collector *c, __u64 now)
+{
+	const struct model *m = c->model;
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->nseen; i++) {
+		struct site_seen *s = &c->seen[i];
+		const struct model_instance *in = NULL;
+		bool gone = false;
+
+		/* thread sites once their threads are gone: their exits still find them */
+		if (s->key.instance &&
+		    (s->kind == SITE_HEAP || (s->kind == SITE_THREAD && !s->now.bytes)) &&
+		    !model__instance(c->model, s->key.tgid, s->key.instance) &&
+		    model__live(c->model, s->key.tgid)) {
+			for (size_t j = m->ninst; j > 0 && !in; j--)
+				if (m->inst[j - 1].pid == s->key.tgid &&
+				    m->inst[j - 1].key == s->key.instance)
+					in = &m->inst[j - 1];
+			gone = !in || in->ended_ts + 2 * c->o->interval_ns <= now;
+		}
+		if (!gone) {
+			c->seen[k++] = *s;
+			continue;
+		}
+		probes__map_delete(c->probes, site_maps[s->kind].map, &s->key, sizeof(s->key));
+		c->seen_evicted++;
+	}
+	c->nseen = k;
 }
 
 /* Read every target's counters from the kernel and deliver them as snapshots. */
@@ -849,6 +1116,7 @@ static void snapshot(struct collector *c, __u64 now)
 		r.h.tgid = key;
 		deliver(c, &r, sizeof(r));
 		if (r.stats.flags & CW_F_EXITED) {
+			probes__forget(c->probes, key);
 			snapshot_sites(c, key, now);
 			snapshot_go(c, key, now);
 			target_retire(c, key);
@@ -860,6 +1128,7 @@ static void snapshot(struct collector *c, __u64 now)
 	snapshot_instances(c, now);
 	snapshot_sites(c, 0, now);
 	snapshot_go(c, 0, now);
+	sites_forget_ended(c, now);
 }
 
 /*
@@ -925,10 +1194,23 @@ static int settle_runtime(struct collector *c, pid_t pid, const char *exe)
 
 	if (!c->runtime || is_settled(c, pid))
 		return 0;
+	privs__attach(true);	/* uprobe perf events take CAP_SYS_ADMIN: only meanwhile */
+	pi = settle_attach(c, pid, exe);
+	privs__attach(false);
+	return pi;
+}
+
+/* settle_runtime's attaching, with the capability for it raised. */
+static int settle_attach(struct collector *c, pid_t pid, const char *exe)
+{
+	int pi;
+
 	/* crash forensics, whatever the runtime; its mappings now, in case it dies young */
 	crash__attach_go(c->probes, pid, exe);
-	if (!exe)
+	if (!exe) {
 		symbolize__maps(c->sym, pid);
+		unwind__prepare(c->unwind, pid);
+	}
 	pi = runtime__attach(c->runtime, pid, exe);
 	/* cgo figures only without a profile: a WASM host's C memory is its runtime's */
 	if (c->go)
@@ -1007,9 +1289,11 @@ static int start_recording(struct collector *c, __u64 start_ts, __s64 wall_offse
 	c->rec = record_writer__new(o->record_path, &h, json__text(&j), o->record_max);
 	json__free(&j);
 	if (!c->rec) {
-		cw_err("recording to %s failed: %s", o->record_path, strerror(errno));
+		/* like a port in use for --listen: said, and monitoring goes on */
+		cw_err("recording to %s failed: %s; monitoring goes on without a recording",
+		       o->record_path, strerror(errno));
 		free(rr);
-		return -errno;
+		return 0;
 	}
 	rr->h.type = CW_REC_RULES;
 	rr->h.size = sizeof(*rr);
@@ -1116,9 +1400,16 @@ static int add_target(struct collector *c, pid_t pid, __u32 why)
 	return 0;
 }
 
+/* A process found by a scan: made a target unless it is one, or gone already (quietly). */
 static void add_matched(pid_t pid, __u32 why, void *ctx)
 {
-	add_target(ctx, pid, why);
+	struct collector *c = ctx;
+	struct target_status st;
+
+	if (pid == getpid() || model__live(c->model, (__u32)pid) ||
+	    target__status(pid, &st) || st.tgid != pid)
+		return;
+	add_target(c, pid, why);
 }
 
 /* Parse `cwatch run` options into @o; 0, or 2 after printing a usage error. */
@@ -1143,6 +1434,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "profile", required_argument, NULL, 'P' },
 		{ "heap", no_argument, NULL, 'H' },
 		{ "heap-sample", required_argument, NULL, 'Q' },
+		{ "unwind", required_argument, NULL, 'U' },
 		{ "rules", required_argument, NULL, 'u' },
 		{ "enforce", no_argument, NULL, 'E' },
 		{ "listen", required_argument, NULL, 'L' },
@@ -1151,6 +1443,8 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "metrics-grace", required_argument, NULL, 'G' },
 		{ "record", required_argument, NULL, 'o' },
 		{ "record-max", required_argument, NULL, 'm' },
+		{ "cgroup", required_argument, NULL, 'C' },
+		{ "keep-gone", required_argument, NULL, 'K' },
 		{},
 	};
 	__u64 v;
@@ -1161,11 +1455,13 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	o->metrics.grace_ns = 60000000000ULL;
 	detect__defaults(&o->rules);
 	o->probe.max_targets = 4096;
+	o->keep_gone = MODEL_KEEP_GONE;
 	o->probe.ringbuf_bytes = 1 << 20;
 	o->probe.mmap_min = 1 << 20;
 	o->probe.peak_step = 1 << 20;
 	optind = 1;
 	opterr = 0;
+	bool unwind_given = false;
 	while ((opt = getopt_long(argc, argv, "+p:c:e:i:d:jvhr:", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -1190,6 +1486,14 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			if (err) {
 				cw_err("--exe: %s: %s", optarg,
 				       err == -EINVAL ? "not a regular file" : strerror(-err));
+				return 2;
+			}
+			break;
+		case 'C':
+			err = target__match_cgroup(&o->match, optarg);
+			if (err) {
+				cw_err("--cgroup: %s: %s", optarg,
+				       err == -ENOTDIR ? "not a cgroup v2 directory" : strerror(-err));
 				return 2;
 			}
 			break;
@@ -1312,8 +1616,23 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 			}
 			o->probe.heap_sample = v;
 			break;
+		case 'K':
+			if (util__parse_u64(optarg, 0, 10000000, &v)) {
+				cw_err("--keep-gone: '%s' is not a number from 0 to 10000000", optarg);
+				return 2;
+			}
+			o->keep_gone = (__u32)v;
+			break;
+		case 'U':
+			if (strcmp(optarg, "fp") && strcmp(optarg, "dwarf")) {
+				cw_err("--unwind: '%s' is not fp or dwarf", optarg);
+				return 2;
+			}
+			o->probe.unwind_dwarf = !strcmp(optarg, "dwarf");
+			unwind_given = true;
+			break;
 		default:
-			if (optopt && strchr("pcidrRTMSBFPQuLWXGom", optopt))
+			if (optopt && strchr("pcidrRTMSBFPQUuLWXGomCK", optopt))
 				cw_err("option '-%c' needs a value (see cwatch run --help)", optopt);
 			else if (optopt)
 				cw_err("unknown option '-%c' (see cwatch run --help)", optopt);
@@ -1325,11 +1644,19 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	}
 	if (optind < argc)
 		o->argv = &argv[optind];
-	if (!o->npids && !o->match.ncomm && !o->match.nexe && !o->argv) {
-		cw_err("no target: give --pid, --comm, --exe or -- CMD (see cwatch run --help)");
+	if (!o->npids && !o->match.ncomm && !o->match.nexe && !o->match.ncgroup && !o->argv) {
+		cw_err("no target: give --pid, --comm, --exe, --cgroup or -- CMD (see cwatch run "
+		       "--help)");
 		return 2;
 	}
-	o->probe.match = o->match.ncomm || o->match.nexe;
+	if (o->probe.unwind_dwarf && !o->probe.heap_sample) {
+		cw_err("--unwind=dwarf goes with --heap (see cwatch run --help)");
+		return 2;
+	}
+	/* --heap unwinds with DWARF unless told: frame pointers stop in glibc */
+	if (!unwind_given && o->probe.heap_sample)
+		o->probe.unwind_dwarf = true;
+	o->probe.match = o->match.ncomm || o->match.nexe || o->match.ncgroup;
 	o->probe.host_slow_ns = o->rules.rule[CW_RULE_HOST_SLOW].enabled ? o->rules.host_slow_ns : 0;
 	if (o->record_max && !o->record_path) {
 		cw_err("--record-max goes with --record (see cwatch run --help)");
@@ -1373,7 +1700,8 @@ static void reload_rules(struct collector *c, __u64 now)
 	FILE *f;
 
 	if (!path) {
-		cw_info("SIGHUP: no rule file to reload (the defaults are in force)");
+		if (!c->o->nprofile_files)
+			cw_info("SIGHUP: no rule file to reload (the defaults are in force)");
 		return;
 	}
 	detect__defaults(&rules);
@@ -1402,6 +1730,38 @@ static void reload_rules(struct collector *c, __u64 now)
 	cw_info("SIGHUP: rules reloaded from %s", path);
 }
 
+/*
+ * SIGHUP: read the --profile files again. A profile that changed applies to
+ * targets whose runtime is settled from now on; targets attached already
+ * keep their probes, instances and figures. A file that does not load is
+ * said and the profiles stay as they were.
+ */
+static void reload_profiles(struct collector *c)
+{
+	struct profile *prof = calloc(RUNTIME_MAX_PROFILES, sizeof(*prof));
+	enum runtime_mode mode;
+	int n = 0, changed;
+
+	if (!c->o->nprofile_files || !c->runtime) {
+		free(prof);
+		return;
+	}
+	if (!prof || choose_profiles(c->o, prof, &n, &mode)) {
+		cw_err("SIGHUP: the profiles stay as they were");
+		free(prof);
+		return;
+	}
+	changed = runtime__set_profiles(c->runtime, prof, n);
+	for (int i = 0; changed > 0 && i < n && i < RUNTIME_MAX_PROFILES; i++)
+		util__strlcpy(c->profile_names[i], prof[i].name, sizeof(c->profile_names[i]));
+	free(prof);
+	if (changed < 0)
+		cw_err("SIGHUP: the profiles stay as they were (their number changed)");
+	else
+		cw_info("SIGHUP: profiles reloaded, %d changed (for targets attached from now on)",
+			changed);
+}
+
 /* --listen: the metrics scrapes get from now on. */
 static void publish(struct collector *c, __u64 now)
 {
@@ -1413,6 +1773,7 @@ static void publish(struct collector *c, __u64 now)
 	h.malformed = c->model->bad_records + events__malformed(c->events);
 	h.lost = c->model->lost;
 	h.sym_binaries = symbolize__nbinaries(c->sym);
+	h.site_cache_evicted = c->seen_evicted;
 	probes__prog_stats(c->probes, &h.bpf_run_ns, &h.bpf_runs);
 	if (exporter__publish(c->exporter, c->model, c->detect, &h, now))
 		cw_warn("out of memory formatting metrics");
@@ -1431,6 +1792,7 @@ static void collect(struct collector *c, pid_t launched)
 		if (reload_flag) {
 			reload_flag = 0;
 			reload_rules(c, mono_ns());
+			reload_profiles(c);
 		}
 		if (n < 0) {
 			cw_err("reading the ring buffer failed: %s", strerror(-n));
@@ -1442,6 +1804,8 @@ static void collect(struct collector *c, pid_t launched)
 		if (o->duration_ns && now - start >= o->duration_ns)
 			break;
 		if (now >= next) {
+			/* --cgroup: processes moved into it (no exec) join within an interval */
+			target__scan_cgroups(&o->match, add_matched, c);
 			snapshot(c, now);
 			marker(c, CW_REC_TICK, now);
 			publish(c, now);
@@ -1497,6 +1861,12 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 	c.model = model__new();
+	if (c.model) {
+		c.model->keep_gone = o.keep_gone;
+		/* a gone target stays as long as its metrics do */
+		if (o.metrics.grace_ns)
+			c.model->grace_ns = o.metrics.grace_ns;
+	}
 	ro.json = o.json;
 	ro.redraw = !o.json && isatty(STDOUT_FILENO);
 	ro.start_ts = mono_ns();
@@ -1530,6 +1900,10 @@ static int cmd_run(int argc, char **argv)
 		report__set_profiles(c.report, c.profile_name_ptrs, nprof);
 	}
 	c.sym = symbolize__new();
+	if (!(c.unwind = unwind__new())) {
+		cw_err("out of memory");
+		goto out;
+	}
 	if (!o.runtime || strcmp(o.runtime, "none"))
 		c.go = golang__new(c.probes);
 	c.detect = detect__new(&o.rules);
@@ -1540,15 +1914,12 @@ static int cmd_run(int argc, char **argv)
 	report__set_verdicts(c.report, c.detect);
 	if (o.record_path && start_recording(&c, ro.start_ts, ro.wall_offset))
 		goto out;
-	if (o.metrics.listen) {
-		c.exporter = exporter__new(&o.metrics);
-		if (!c.exporter && errno == EINVAL)
-			goto out;	/* a bad --listen or --web-config: said, and a usage matter */
-		if (!c.exporter)
-			cw_warn("monitoring goes on without metrics");
-		else if (probes__enable_stats(c.probes))
-			cw_debug("kernel BPF statistics unavailable: cwatch_bpf_run_seconds_total stays 0");
-	}
+	/* a bad --listen or --web-config is a usage matter: said before anything runs */
+	if (o.metrics.listen && exporter__check(&o.metrics))
+		goto out;
+	/* BPF statistics take CAP_SYS_ADMIN: before the capabilities go */
+	if (o.metrics.listen && probes__enable_stats(c.probes))
+		cw_debug("kernel BPF statistics unavailable: cwatch_bpf_run_seconds_total stays 0");
 	report__set_heap(c.report, o.probe.heap_sample != 0);
 	err = probes__set_file_allow(c.probes, (const char (*)[60])o.rules.file_allow,
 				     o.rules.nfile_allow);
@@ -1608,18 +1979,32 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* loaded, attached, the command released: keep only what watching needs */
+	privs__drop();
+	/* capabilities are per thread: the server's threads start with the reduced set */
+	if (o.metrics.listen) {
+		c.exporter = exporter__new(&o.metrics);
+		if (!c.exporter && errno == EINVAL)
+			goto out;	/* a bad --listen or --web-config: said, and a usage matter */
+		if (!c.exporter)
+			cw_warn("monitoring goes on without metrics");
+	}
 	c.started = true;
 	for (int i = 0; i < c.npending; i++)
 		deliver(&c, &c.pending[i], sizeof(c.pending[i]));
 	for (int i = 0; i < c.npending_rt; i++)
 		deliver(&c, &c.pending_rt[i], sizeof(c.pending_rt[i]));
-	if (o.probe.match)
+	if (o.match.ncomm || o.match.nexe)
 		target__scan(&o.match, add_matched, &c);
+	target__scan_cgroups(&o.match, add_matched, &c);
 	if (!o.json && !ro.redraw)
 		cw_info("watching %zu target%s; Ctrl-C stops", model__nr_live(c.model),
 			model__nr_live(c.model) == 1 ? "" : "s");
 	collect(&c, launch.pid);
 	marker(&c, CW_REC_END, mono_ns());
+	lost_log(&c);
+	if (c.unwind)
+		unwind_log(&c);
 	ret = 0;
 	if (c.rec) {
 		err = record_writer__close(c.rec);
@@ -1636,6 +2021,7 @@ out:
 	exporter__free(c.exporter);
 	events__free(c.events);
 	symbolize__free(c.sym);
+	unwind__free(c.unwind);
 	golang__free(c.go);
 	detect__free(c.detect);
 	free(c.seen);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Per-target state from the record stream. Pure: no I/O, no clocks. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -63,8 +64,11 @@ struct model *model__new(void)
 {
 	struct model *m = calloc(1, sizeof(struct model));
 
-	if (m)
+	if (m) {
 		m->last_inst = -1;
+		m->grace_ns = MODEL_GRACE_NS;
+		m->keep_gone = MODEL_KEEP_GONE;
+	}
 	return m;
 }
 
@@ -301,12 +305,9 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 	if (h->type == CW_EV_INSTANCE_NEW) {
 		const struct cw_ev_instance *e = rec;
 		const char *contract;
-		__u32 seq = 0;
 
 		if (in)
 			return (int)(in - m->inst);	/* seen already (a store shared) */
-		for (size_t i = 0; i < m->ninst; i++)
-			seq += m->inst[i].target == (size_t)(t - m->t);
 		in = grow((void **)&m->inst, &m->ninst, &m->capinst, sizeof(*in));
 		if (!in)
 			return -ENOMEM;
@@ -314,7 +315,7 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 		in->pid = h->tgid;
 		in->key = h->instance;
 		in->target = (size_t)(t - m->t);
-		in->seq = seq + 1;
+		in->seq = ++t->inst_seq;	/* a counter: evicted instances keep their numbers */
 		in->profile = e->profile;
 		in->module = e->module;
 		in->created_ts = in->last_ts = h->ts;
@@ -346,6 +347,7 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 		if (!con)
 			return -ENOMEM;
 		con->calls++;
+		con->last_ts = h->ts;
 		ring_push(con->retained, &con->nretained, &con->retained_pos, e->retained);
 		break;
 	}
@@ -914,4 +916,221 @@ int model__apply(struct model *m, const void *rec, size_t len)
 	}
 	t->last_ts = h->ts;
 	return (int)(t - m->t);
+}
+
+/* A finished entry: when it finished, and where it is. */
+struct aged {
+	__u64 ts;
+	size_t i;
+};
+
+static int cmp_aged(const void *a, const void *b)
+{
+	const struct aged *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Of the @n candidates @c, mark the @k that finished first in @gone (by index). */
+static void mark_oldest(struct aged *c, size_t n, size_t k, bool *gone)
+{
+	qsort(c, n, sizeof(*c), cmp_aged);
+	for (size_t i = 0; i < n && i < k; i++)
+		gone[c[i].i] = true;
+}
+
+/* Is a kept instance running (or ended, but kept) code @contract? */
+static bool contract_in_use(const struct model *m, const char *contract)
+{
+	for (size_t i = 0; i < m->ninst; i++)
+		if (!strcmp(m->inst[i].contract, contract))
+			return true;
+	return false;
+}
+
+/*
+ * Entry points of contracts no kept instance runs, idle past the grace:
+ * the newest m->keep_gone of them stay. No index outside the model points
+ * at them (report and exporter walk the array).
+ */
+static int evict_contracts(struct model *m, __u64 now)
+{
+	struct aged *a = malloc((m->ncon ? m->ncon : 1) * sizeof(*a));
+	bool *gone = calloc(m->ncon ? m->ncon : 1, sizeof(*gone));
+	size_t orphans = 0, nc = 0, k = 0;
+
+	if (!a || !gone) {
+		free(a);
+		free(gone);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->ncon; i++) {
+		if (contract_in_use(m, m->con[i].contract))
+			continue;
+		orphans++;
+		if (m->con[i].last_ts + m->grace_ns <= now)
+			a[nc++] = (struct aged){ m->con[i].last_ts, i };
+	}
+	if (orphans > m->keep_gone)
+		mark_oldest(a, nc, orphans - m->keep_gone, gone);
+	for (size_t i = 0; i < m->ncon; i++) {
+		if (gone[i]) {
+			m->evicted.contracts++;
+			continue;
+		}
+		m->con[k++] = m->con[i];
+	}
+	m->ncon = k;
+	free(a);
+	free(gone);
+	return 0;
+}
+
+/* Module ids and pending code of processes that are no live target: nothing will ask for them. */
+static void evict_modules(struct model *m)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nmod; i++) {
+		if (!model__live(m, m->mod[i].pid)) {
+			m->evicted.modules++;
+			continue;
+		}
+		m->mod[k++] = m->mod[i];
+	}
+	m->nmod = k;
+	for (size_t i = m->ncode; i > 0; i--) {
+		if (model__live(m, m->code[i - 1].pid))
+			continue;
+		m->evicted.modules++;
+		code_drop(m, &m->code[i - 1]);
+	}
+}
+
+/* Compact targets, instances, sites and crashes by the marks @tg and @ig; fills @r. */
+static void evict_compact(struct model *m, const bool *tg, const bool *ig, struct model_remap *r)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		r->t[i] = tg[i] ? -1 : (long)k;
+		if (tg[i])
+			m->evicted.targets++;
+		else
+			m->t[k++] = m->t[i];
+	}
+	r->nt = m->n;
+	m->n = k;
+	k = 0;
+	for (size_t i = 0; i < m->ninst; i++) {
+		r->inst[i] = ig[i] ? -1 : (long)k;
+		if (ig[i]) {
+			m->evicted.instances++;
+			continue;
+		}
+		m->inst[k] = m->inst[i];
+		m->inst[k++].target = (size_t)r->t[m->inst[i].target];
+	}
+	r->ninst = m->ninst;
+	m->ninst = k;
+	k = 0;
+	for (size_t i = 0; i < m->nsite; i++) {
+		struct model_site *s = &m->site[i];
+
+		if (tg[s->target] || (s->inst >= 0 && ig[s->inst])) {
+			m->evicted.sites++;
+			continue;
+		}
+		s->target = (size_t)r->t[s->target];
+		if (s->inst >= 0)
+			s->inst = r->inst[s->inst];
+		m->site[k++] = *s;
+	}
+	m->nsite = k;
+	k = 0;
+	for (size_t i = 0; i < m->ncrash; i++) {
+		struct model_crash *c = &m->crash[i];
+
+		if (tg[c->target]) {
+			m->evicted.crashes++;
+			continue;
+		}
+		c->target = (size_t)r->t[c->target];
+		if (c->inst >= 0)
+			c->inst = r->inst[c->inst];
+		m->crash[k++] = *c;
+	}
+	m->ncrash = k;
+	m->last_inst = -1;
+}
+
+int model__evict(struct model *m, __u64 now, struct model_remap *r)
+{
+	size_t nmax = (m->n > m->ninst ? m->n : m->ninst) + 1, nfin = 0, nc = 0, gone = 0;
+	struct aged *a = malloc(nmax * sizeof(*a));
+	bool *tg = calloc(m->n + 1, sizeof(*tg)), *ig = calloc(m->ninst + 1, sizeof(*ig));
+	int err = -ENOMEM;
+
+	memset(r, 0, sizeof(*r));
+	if (!a || !tg || !ig)
+		goto out;
+	/* targets: the oldest exited ones, past the grace, beyond keep_gone */
+	for (size_t i = 0; i < m->n; i++) {
+		const struct model_target *t = &m->t[i];
+
+		if (t->state != MODEL_EXITED)
+			continue;
+		nfin++;
+		if (t->exit_ts + m->grace_ns <= now)
+			a[nc++] = (struct aged){ t->exit_ts, i };
+	}
+	if (nfin > m->keep_gone)
+		mark_oldest(a, nc, nfin - m->keep_gone, tg);
+	/* instances: with their target, or the oldest ended ones on their own */
+	nfin = nc = 0;
+	for (size_t i = 0; i < m->ninst; i++) {
+		const struct model_instance *in = &m->inst[i];
+
+		if (tg[in->target]) {
+			ig[i] = true;
+			continue;
+		}
+		if (in->state != MODEL_EXITED)
+			continue;
+		nfin++;
+		if (in->ended_ts + m->grace_ns <= now)
+			a[nc++] = (struct aged){ in->ended_ts, i };
+	}
+	if (nfin > m->keep_gone)
+		mark_oldest(a, nc, nfin - m->keep_gone, ig);
+	for (size_t i = 0; i < m->n; i++)
+		gone += tg[i];
+	for (size_t i = 0; i < m->ninst; i++)
+		gone += ig[i];
+	if (gone) {
+		r->t = malloc((m->n + 1) * sizeof(*r->t));
+		r->inst = malloc((m->ninst + 1) * sizeof(*r->inst));
+		if (!r->t || !r->inst) {
+			model__remap_free(r);
+			goto out;
+		}
+		evict_compact(m, tg, ig, r);
+	}
+	evict_modules(m);
+	evict_contracts(m, now);	/* out of memory: they wait for the next call */
+	err = (int)(gone < INT32_MAX ? gone : INT32_MAX);
+out:
+	free(a);
+	free(tg);
+	free(ig);
+	return err;
+}
+
+void model__remap_free(struct model_remap *r)
+{
+	free(r->t);
+	free(r->inst);
+	memset(r, 0, sizeof(*r));
 }

@@ -30,6 +30,7 @@ struct model_target {
 	__u64 exit_ts;			/* ns: exited */
 	struct cw_stats stats;		/* latest figures (final ones once exited) */
 	char runtime[32];		/* the runtime profile attached for it, "" = none */
+	__u32 inst_seq;			/* instances it has had: the last one's number */
 	/* Go programs (CW_REC_GO_STATS): latest, the one before (rates), peaks */
 	bool go;			/* a Go program: go, go_prev valid */
 	struct cw_rec_go_stats go_last, go_prev;
@@ -88,6 +89,7 @@ struct model_contract {
 	char entry[CW_NAME_LEN];	/* "" when the profile does not name entry points */
 	__u32 profile;
 	__u64 calls;
+	__u64 last_ts;			/* ns: its latest call */
 	__s64 retained[MODEL_RETAINED_WINDOW];	/* bytes retained by recent calls (ring) */
 	__u32 nretained, retained_pos;
 };
@@ -143,6 +145,27 @@ struct model_crash {
 	struct cw_ev_crash ev;
 };
 
+#define MODEL_KEEP_GONE 1000	/* default: finished entries of each kind kept past their grace */
+#define MODEL_GRACE_NS 60000000000ULL	/* default: how long a finished entry is kept whatever the cap */
+
+/* What model__evict let go, in total (each kind counted on its own). */
+struct model_evicted {
+	__u64 targets;		/* exited targets */
+	__u64 instances;	/* ended instances (with their targets, or on their own) */
+	__u64 sites;		/* sites of those targets and instances */
+	__u64 contracts;	/* contract entry points no kept instance runs */
+	__u64 modules;		/* module ids and pending code of processes gone */
+	__u64 crashes;		/* crashes of evicted targets */
+};
+
+/* Old index -> new index (-1: evicted) of targets and instances, after model__evict. */
+struct model_remap {
+	long *t;
+	size_t nt;
+	long *inst;
+	size_t ninst;
+};
+
 struct model {
 	struct cw_rec_stack stack[MODEL_STACKS];	/* ring of CW_REC_STACK records */
 	size_t nstack;
@@ -165,6 +188,10 @@ struct model {
 	__u64 lost;			/* events the kernel could not queue, total */
 	__u64 first_ts, last_ts;	/* ns: first and last record time */
 	long last_inst;			/* instance touched by the last record, -1 if none */
+	/* bounds: finished entries past grace_ns beyond keep_gone of a kind go (model__evict) */
+	__u64 grace_ns;
+	__u32 keep_gone;
+	struct model_evicted evicted;
 };
 
 struct model *model__new(void);
@@ -177,6 +204,20 @@ void model__free(struct model *m);
  * the instance touched (or -1).
  */
 int model__apply(struct model *m, const void *rec, size_t len);
+
+/*
+ * Bound what grows with churn: of the targets that exited and the instances
+ * that ended more than m->grace_ns before @now (record time), keep the newest
+ * m->keep_gone of each; an evicted target takes its instances, sites and
+ * crash along. Contract entry points no kept instance runs, idle past the
+ * grace, are capped the same way; module ids and pending code of processes
+ * that are no target any more go. Indices change: @r (freed with
+ * model__remap_free) maps old to new for targets and instances. Returns the
+ * number of targets and instances evicted (0: @r is empty, nothing moved),
+ * or -ENOMEM (nothing changed).
+ */
+int model__evict(struct model *m, __u64 now, struct model_remap *r);
+void model__remap_free(struct model_remap *r);
 
 /* The live (not exited) target with @pid, or NULL. */
 struct model_target *model__live(struct model *m, __u32 pid);

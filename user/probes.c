@@ -167,6 +167,7 @@ struct probes *probes__load(const struct probes_opts *o)
 	p->skel->rodata->cfg_wakeup_bytes = o->ringbuf_bytes / 4;
 	p->skel->rodata->cfg_match = o->match;
 	p->skel->rodata->cfg_heap_sample = o->heap_sample;
+	p->skel->rodata->cfg_unwind = o->heap_sample && o->unwind_dwarf;
 	p->skel->rodata->cfg_rules = o->rules;
 	p->skel->rodata->cfg_enforce = o->enforce;
 	p->skel->rodata->cfg_host_slow_ns = o->host_slow_ns ? o->host_slow_ns : ~0ULL;
@@ -269,6 +270,11 @@ int probes__set_match(struct probes *p, const struct target_match *m)
 					 sizeof(one), BPF_ANY))
 			return -errno;
 	}
+	for (int i = 0; i < m->ncgroup; i++) {
+		if (bpf_map__update_elem(p->skel->maps.cw_match_cgrp, &m->cgroup[i].id,
+					 sizeof(m->cgroup[i].id), &one, sizeof(one), BPF_ANY))
+			return -errno;
+	}
 	return 0;
 }
 
@@ -291,6 +297,35 @@ int probes__set_file_allow(struct probes *p, const char (*prefix)[60], int n)
 void probes__forget(struct probes *p, __u32 tgid)
 {
 	bpf_map__delete_elem(p->skel->maps.cw_targets, &tgid, sizeof(tgid), 0);
+}
+
+/* Delete the entries of hash map @m whose key starts with @tgid; returns how many. */
+static int delete_tgid(struct bpf_map *m, __u32 tgid)
+{
+	char key[64], next[64];
+	size_t ksz = bpf_map__key_size(m);
+	bool first = true;
+	int n = 0;
+
+	if (ksz > sizeof(key) || ksz < sizeof(tgid))
+		return 0;
+	while (!bpf_map__get_next_key(m, first ? NULL : key, next, ksz)) {
+		/* the next key is known before the current one goes: the walk goes on */
+		if (!first && !memcmp(key, &tgid, sizeof(tgid)))
+			n += !bpf_map__delete_elem(m, key, ksz, 0);
+		memcpy(key, next, ksz);
+		first = false;
+	}
+	if (!first && !memcmp(key, &tgid, sizeof(tgid)))
+		n += !bpf_map__delete_elem(m, key, ksz, 0);
+	return n;
+}
+
+int probes__forget_tgid(struct probes *p, __u32 tgid)
+{
+	return delete_tgid(p->skel->maps.cw_instances, tgid) +
+	       delete_tgid(p->skel->maps.cw_sites, tgid) +
+	       delete_tgid(p->skel->maps.cw_tsites, tgid);
 }
 
 /*
@@ -321,17 +356,41 @@ int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out)
 
 __u64 probes__lost(struct probes *p)
 {
+	__u64 by[CW_DROPS_LEN], sum = 0;
+
+	probes__lost_by(p, by);
+	for (__u32 i = 0; i < CW_DROPS_LEN; i++)
+		sum += by[i];
+	return sum;
+}
+
+void probes__lost_by(struct probes *p, __u64 by[CW_DROPS_LEN])
+{
 	__u64 vals[p->ncpu > 0 ? p->ncpu : 1];
-	__u64 sum = 0;
 
 	for (__u32 i = 0; i < CW_DROPS_LEN; i++) {
+		by[i] = 0;
 		if (bpf_map__lookup_elem(p->skel->maps.cw_drops, &i, sizeof(i), vals,
 					 sizeof(vals), 0))
 			continue;
 		for (int c = 0; c < p->ncpu; c++)
-			sum += vals[c];
+			by[i] += vals[c];
 	}
-	return sum;
+}
+
+void probes__unwind_counts(struct probes *p, __u64 *sent, __u64 *ring_full)
+{
+	__u64 vals[p->ncpu > 0 ? p->ncpu : 1];
+	__u64 *out[CW_UNW_NR] = { sent, ring_full };
+
+	for (__u32 i = 0; i < CW_UNW_NR; i++) {
+		*out[i] = 0;
+		if (bpf_map__lookup_elem(p->skel->maps.cw_unwind_fb, &i, sizeof(i), vals,
+					 sizeof(vals), 0))
+			continue;
+		for (int c = 0; c < p->ncpu; c++)
+			*out[i] += vals[c];
+	}
 }
 
 int probes__set_uspec(struct probes *p, __u32 idx, const struct cw_uspec *u)
@@ -357,6 +416,12 @@ int probes__attach_prog(struct probes *p, const char *name, const char *path, __
 int probes__attach_prog_pid(struct probes *p, const char *name, pid_t pid, const char *path,
 			    __u64 off, __u64 cookie, bool ret)
 {
+	return probes__attach_link(p, name, pid, path, off, cookie, ret, NULL);
+}
+
+int probes__attach_link(struct probes *p, const char *name, pid_t pid, const char *path,
+			__u64 off, __u64 cookie, bool ret, struct bpf_link **link)
+{
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = ret);
 	struct bpf_program *prog = bpf_object__find_program_by_name(p->skel->obj, name);
 	struct bpf_link *l;
@@ -377,7 +442,25 @@ int probes__attach_prog_pid(struct probes *p, const char *name, pid_t pid, const
 	if (!l)
 		return -errno;
 	p->links[p->nlinks++] = l;
+	if (link)
+		*link = l;
 	return 0;
+}
+
+void probes__detach(struct probes *p, struct bpf_link *link)
+{
+	for (size_t i = 0; link && i < p->nlinks; i++) {
+		if (p->links[i] != link)
+			continue;
+		bpf_link__destroy(link);
+		p->links[i] = p->links[--p->nlinks];
+		return;
+	}
+}
+
+size_t probes__nr_links(const struct probes *p)
+{
+	return p->nlinks;
 }
 
 int probes__map_next(struct probes *p, const char *map, void *key, size_t ksz, bool first,

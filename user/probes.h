@@ -17,6 +17,7 @@ struct probes_opts {
 	__u64 mmap_min;		/* bytes: smallest mapping reported as an event */
 	bool match;		/* --comm/--exe: watch every exec */
 	__u64 heap_sample;	/* --heap: bytes of anon growth between stack samples, 0 = off */
+	bool unwind_dwarf;	/* --unwind=dwarf: --heap samples carry stack copies (CW_EV_USTACK) */
 	__u32 rules;		/* escape rules the kernel side checks, bit = enum cw_rule */
 	__u32 enforce;		/* ... and those it kills for (--enforce) */
 	__u64 host_slow_ns;	/* hostcall.slow's limit: slower host calls get a stack */
@@ -45,10 +46,20 @@ int probes__set_match(struct probes *p, const struct target_match *m);
 int probes__set_file_allow(struct probes *p, const char (*prefix)[60], int n);
 /* Forget @tgid (reaped after a lost exit event). */
 void probes__forget(struct probes *p, __u32 tgid);
+/*
+ * A target is gone: delete what the kernel side keeps under its tgid
+ * (instances, heap and thread sites), so a process that reuses the pid
+ * starts from nothing. Returns the entries deleted.
+ */
+int probes__forget_tgid(struct probes *p, __u32 tgid);
 /* Iterate targets: start with *key = 0 and @first set; 1 while there are more, 0 at the end. */
 int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out);
 /* Events the kernel side could not queue or store, summed over CPUs and types. */
 __u64 probes__lost(struct probes *p);
+/* The same by record type and reason: @by[type * CW_DROP_NR + reason] (cwatch.h). */
+void probes__lost_by(struct probes *p, __u64 by[CW_DROPS_LEN]);
+/* --unwind=dwarf: CW_EV_USTACK records sent, and samples kept on frame pointers (ring full). */
+void probes__unwind_counts(struct probes *p, __u64 *sent, __u64 *ring_full);
 /* The ring buffer map's fd. */
 int probes__ringbuf_fd(struct probes *p);
 /* Install probe spec @idx (< CW_USPECS), the cookie of its attachments; 0 or -errno. */
@@ -67,6 +78,17 @@ int probes__attach_prog(struct probes *p, const char *name, const char *path, __
 /* The same for process @pid only (-1: every process): the kernel places the breakpoint in it alone. */
 int probes__attach_prog_pid(struct probes *p, const char *name, pid_t pid, const char *path,
 			    __u64 off, __u64 cookie, bool ret);
+/*
+ * probes__attach_prog_pid, also giving the attachment in *@link (for
+ * probes__detach); 0 or -errno.
+ */
+struct bpf_link;
+int probes__attach_link(struct probes *p, const char *name, pid_t pid, const char *path,
+			__u64 off, __u64 cookie, bool ret, struct bpf_link **link);
+/* Detach and destroy uprobe @link (from probes__attach_link); NULL does nothing. */
+void probes__detach(struct probes *p, struct bpf_link *link);
+/* Uprobe attachments in place now. */
+size_t probes__nr_links(const struct probes *p);
 /*
  * Hash map @map by name: step through it as probes__next does (1 while there
  * are more); update, look up or delete one entry (0 or -errno).

@@ -32,7 +32,7 @@ struct report {
 
 static const char *const reason_name[] = {
 	[CW_WHY_PID] = "pid", [CW_WHY_LAUNCH] = "launch", [CW_WHY_COMM] = "comm",
-	[CW_WHY_EXE] = "exe", [CW_WHY_FORK] = "fork",
+	[CW_WHY_EXE] = "exe", [CW_WHY_FORK] = "fork", [CW_WHY_CGROUP] = "cgroup",
 };
 
 static const char *reason_str(__u32 r)
@@ -944,7 +944,7 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 	if (r->o.json) {
 		obj_begin(r, "summary", now);
 		json__f64(&r->j, "duration_s", rel(r, now), 3);
-		json__u64(&r->j, "targets", m->n);
+		json__u64(&r->j, "targets", m->n + m->evicted.targets);
 		json__u64(&r->j, "records", m->records);
 		json__u64(&r->j, "records_malformed", m->bad_records);
 		json__u64(&r->j, "events_lost", m->lost);
@@ -983,12 +983,27 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 			json__close(&r->j, '}');
 		}
 		json__close(&r->j, ']');
+		/* what the bounds let go (the lists above hold the rest) */
+		json__obj(&r->j, "evicted");
+		json__u64(&r->j, "targets", m->evicted.targets);
+		json__u64(&r->j, "instances", m->evicted.instances);
+		json__u64(&r->j, "sites", m->evicted.sites);
+		json__u64(&r->j, "contracts", m->evicted.contracts);
+		json__u64(&r->j, "modules", m->evicted.modules);
+		json__u64(&r->j, "crashes", m->evicted.crashes);
+		json__u64(&r->j, "verdicts", r->detect ? detect__evicted(r->detect, DETECT_NR) : 0);
+		json__close(&r->j, '}');
 		obj_emit(r);
 		return;
 	}
 	fprintf(r->o.out, "\ncwatch summary after %.1fs: %zu target%s, %llu records, "
-		"%llu events lost\n", rel(r, now), m->n, m->n == 1 ? "" : "s",
+		"%llu events lost\n", rel(r, now), m->n + (size_t)m->evicted.targets,
+		m->n + m->evicted.targets == 1 ? "" : "s",
 		(unsigned long long)m->records, (unsigned long long)m->lost);
+	if (m->evicted.targets || m->evicted.instances)
+		fprintf(r->o.out, "  (%llu gone targets and %llu ended instances let go; the newest "
+			"are below)\n", (unsigned long long)m->evicted.targets,
+			(unsigned long long)m->evicted.instances);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct model_target *t = &m->t[i];
 

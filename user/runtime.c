@@ -15,10 +15,20 @@
 
 #define MAX_ATTACHED 256
 
+/* A probe in a binary, shared by every target that maps it; detached with the last. */
 struct attached {
 	dev_t dev;
 	ino_t ino;
 	int profile, probe;
+	int refs;		/* live targets using it; 0 = a free slot */
+	struct bpf_link *link[2];	/* entry, and return probe if any */
+};
+
+/* The probes a target holds (indexes in runtime.att). */
+struct holder {
+	pid_t pid;
+	short att[PROFILE_MAX_PROBES];
+	int n;
 };
 
 struct runtime {
@@ -30,6 +40,8 @@ struct runtime {
 	int nspecs;
 	struct attached att[MAX_ATTACHED];
 	int natt;
+	struct holder *hold;
+	size_t nhold;
 };
 
 struct runtime *runtime__new(struct probes *p, enum runtime_mode mode,
@@ -48,6 +60,8 @@ struct runtime *runtime__new(struct probes *p, enum runtime_mode mode,
 
 void runtime__free(struct runtime *r)
 {
+	if (r)
+		free(r->hold);
 	free(r);
 }
 
@@ -180,22 +194,36 @@ int runtime__resolve(const struct profile *pr, pid_t pid, const char *exe,
 	return n;
 }
 
-/* Attach site @s of profile @pi, probe @qi, unless that binary has it already. */
-static int attach_site(struct runtime *r, int pi, int qi, const struct runtime_site *s)
+/*
+ * Attach site @s of profile @pi, probe @qi, unless that binary has it
+ * already; its slot goes to *@ai. 1 if attached now, 0 if it was, -errno.
+ */
+static int attach_site(struct runtime *r, int pi, int qi, const struct runtime_site *s, int *ai)
 {
+	struct bpf_link *link[2] = {};
 	struct cw_uspec u = {};
 	struct stat st;
-	int err, idx;
+	int err, idx, slot = -1;
 
 	if (stat(s->path, &st))
 		return -errno;
-	for (int i = 0; i < r->natt; i++)
-		if (r->att[i].dev == st.st_dev && r->att[i].ino == st.st_ino &&
-		    r->att[i].profile == pi && r->att[i].probe == qi)
-			return 0;	/* every process mapping that file has it already */
-	if (r->natt == MAX_ATTACHED)
-		return -ENOSPC;
 	idx = r->spec[pi][qi] - 1;
+	for (int i = 0; i < r->natt; i++) {
+		/*
+		 * a uprobe traps in every process mapping the file: after a reload a
+		 * second one would count twice, so the probes in place are shared
+		 * until the last target goes; the profile as reloaded comes after
+		 */
+		if (r->att[i].refs && r->att[i].dev == st.st_dev && r->att[i].ino == st.st_ino &&
+		    r->att[i].profile == pi && r->att[i].probe == qi) {
+			*ai = i;
+			return 0;	/* every process mapping that file has it already */
+		}
+		if (!r->att[i].refs && slot < 0)
+			slot = i;
+	}
+	if (slot < 0 && r->natt == MAX_ATTACHED)
+		return -ENOSPC;
 	if (idx < 0) {
 		idx = r->nspecs;
 		u.role = s->pp->role;
@@ -207,13 +235,81 @@ static int attach_site(struct runtime *r, int pi, int qi, const struct runtime_s
 			return err;
 		r->spec[pi][qi] = ++r->nspecs;
 	}
-	err = probes__attach_uprobe(r->probes, s->path, s->off, (__u32)idx, false);
+	err = probes__attach_link(r->probes, "up_entry", -1, s->path, s->off, (__u32)idx, false,
+				  &link[0]);
 	if (!err && profile__needs_ret(s->pp))
-		err = probes__attach_uprobe(r->probes, s->path, s->off, (__u32)idx, true);
-	if (err)
+		err = probes__attach_link(r->probes, "ur_exit", -1, s->path, s->off, (__u32)idx,
+					  true, &link[1]);
+	if (err) {
+		probes__detach(r->probes, link[0]);
 		return err;
-	r->att[r->natt++] = (struct attached){ st.st_dev, st.st_ino, pi, qi };
+	}
+	if (slot < 0)
+		slot = r->natt++;
+	/* refs is raised by the caller, for the target that holds it */
+	r->att[slot] = (struct attached){ st.st_dev, st.st_ino, pi, qi, 0, { link[0], link[1] } };
+	*ai = slot;
 	return 1;
+}
+
+/* The holder entry of @pid, made when @create; NULL if none (or ENOMEM). */
+static struct holder *holder_get(struct runtime *r, pid_t pid, bool create)
+{
+	struct holder *nh;
+
+	for (size_t i = 0; i < r->nhold; i++)
+		if (r->hold[i].pid == pid)
+			return &r->hold[i];
+	if (!create)
+		return NULL;
+	nh = realloc(r->hold, (r->nhold + 1) * sizeof(*nh));
+	if (!nh)
+		return NULL;
+	r->hold = nh;
+	memset(&nh[r->nhold], 0, sizeof(*nh));
+	nh[r->nhold].pid = pid;
+	return &nh[r->nhold++];
+}
+
+int runtime__set_profiles(struct runtime *r, const struct profile *profiles, int n)
+{
+	int changed = 0;
+
+	if (n != r->nprof)
+		return -EINVAL;
+	for (int i = 0; i < n; i++) {
+		if (!memcmp(&r->prof[i], &profiles[i], sizeof(profiles[i])))
+			continue;
+		r->prof[i] = profiles[i];
+		/* new probe specs at the next attach; probes in place keep theirs */
+		memset(r->spec[i], 0, sizeof(r->spec[i]));
+		changed++;
+	}
+	return changed;
+}
+
+int runtime__release(struct runtime *r, pid_t pid)
+{
+	struct holder *h = r ? holder_get(r, pid, false) : NULL;
+	int gone = 0;
+
+	if (!h)
+		return 0;
+	for (int i = 0; i < h->n; i++) {
+		struct attached *a = &r->att[h->att[i]];
+
+		if (a->refs > 0 && --a->refs == 0) {
+			probes__detach(r->probes, a->link[0]);
+			probes__detach(r->probes, a->link[1]);
+			a->link[0] = a->link[1] = NULL;
+			gone++;
+		}
+	}
+	*h = r->hold[--r->nhold];
+	if (gone)
+		cw_debug("process %d: %d runtime probes detached (no other target needs them)", pid,
+			 gone);
+	return gone;
 }
 
 int runtime__attach(struct runtime *r, pid_t pid, const char *exe)
@@ -221,6 +317,7 @@ int runtime__attach(struct runtime *r, pid_t pid, const char *exe)
 	struct runtime_site sites[PROFILE_MAX_PROBES];
 	char missing[512] = "";
 	int pi, n, err = 0, fresh = 0;
+	struct holder *h, *old;
 
 	if (r->mode == RUNTIME_NONE || !r->nprof)
 		return -ENOENT;
@@ -248,17 +345,33 @@ int runtime__attach(struct runtime *r, pid_t pid, const char *exe)
 		       missing);
 		return -ENOENT;
 	}
+	/*
+	 * An exec, or asked again: the new holdings are taken before the old
+	 * are let go, so probes both need are never detached in between.
+	 */
+	old = holder_get(r, pid, false);
+	if (old)
+		old->pid = -pid;
+	h = holder_get(r, pid, true);
+	if (!h)
+		return -ENOMEM;
 	for (int i = 0; i < n; i++) {
+		int ai = 0;
+
 		if (sites[i].err)
 			continue;
-		err = attach_site(r, pi, i, &sites[i]);
+		err = attach_site(r, pi, i, &sites[i], &ai);
 		if (err < 0) {
 			cw_err("profile %s: attaching %s in %s failed: %s", r->prof[pi].name,
 			       sites[i].pp->symbol, sites[i].path, strerror(-err));
+			runtime__release(r, -pid);
 			return err;
 		}
 		fresh += err;
+		r->att[ai].refs++;
+		h->att[h->n++] = (short)ai;
 	}
+	runtime__release(r, -pid);
 	if (fresh)
 		cw_info("process %d runs %s: %d probes attached (profile %s)", pid,
 			r->prof[pi].name, fresh, r->prof[pi].source);

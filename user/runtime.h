@@ -44,6 +44,19 @@ void runtime__free(struct runtime *r);
  */
 int runtime__attach(struct runtime *r, pid_t pid, const char *exe);
 /*
+ * Target @pid is gone (or exec'd): the probes only it held are detached,
+ * to be attached again when a target needs them. Returns how many went.
+ */
+int runtime__release(struct runtime *r, pid_t pid);
+/*
+ * SIGHUP: the profiles again, in the same places (@n as at runtime__new).
+ * A changed profile applies to binaries probed from now on; a binary whose
+ * probes are in place keeps them, as they were, until its last target goes
+ * (a second set would trap twice).
+ * Returns how many changed, or -EINVAL.
+ */
+int runtime__set_profiles(struct runtime *r, const struct profile *profiles, int n);
+/*
  * Where binary @bin ("exe", or a library's file name) is for @pid/@exe:
  * mapped already, or what the executable will load. 0 with the path, or -ENOENT.
  */

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <linux/magic.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,6 +110,65 @@ int target__match_exe(struct target_match *m, const char *path)
 	m->exe[m->nexe].ino = st.st_ino;
 	m->nexe++;
 	return 0;
+}
+
+int target__match_cgroup(struct target_match *m, const char *path)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (m->ncgroup == TARGET_MAX_MATCH)
+		return -ENOSPC;
+	if (stat(path, &st) || statfs(path, &fs))
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || fs.f_type != CGROUP2_SUPER_MAGIC)
+		return -ENOTDIR;
+	util__strlcpy(m->cgroup[m->ncgroup].path, path, CW_PATH_LEN);
+	m->cgroup[m->ncgroup].id = st.st_ino;
+	m->ncgroup++;
+	return 0;
+}
+
+/* The processes of cgroup directory @dir and of those below it (depth-first, bounded). */
+static int scan_cgroup_dir(const char *dir, int depth,
+			   void (*fn)(pid_t pid, __u32 why, void *ctx), void *ctx)
+{
+	char path[4096];
+	struct dirent *de;
+	unsigned long long pid;
+	int n = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (f) {
+		while (fscanf(f, "%llu", &pid) == 1) {
+			fn((pid_t)pid, CW_WHY_CGROUP, ctx);
+			n++;
+		}
+		fclose(f);
+	}
+	if (depth >= CW_CGROUP_DEPTH || !(d = opendir(dir)))
+		return n;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n += scan_cgroup_dir(path, depth + 1, fn, ctx);
+	}
+	closedir(d);
+	return n;
+}
+
+int target__scan_cgroups(const struct target_match *m,
+			 void (*fn)(pid_t pid, __u32 why, void *ctx), void *ctx)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->ncgroup; i++)
+		n += scan_cgroup_dir(m->cgroup[i].path, 0, fn, ctx);
+	return n;
 }
 
 __u32 target__matches(const struct target_match *m, pid_t pid)

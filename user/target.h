@@ -29,6 +29,11 @@ struct target_match {
 		__u64 ino;
 	} exe[TARGET_MAX_MATCH];
 	int nexe;
+	struct {
+		char path[CW_PATH_LEN];
+		__u64 id;	/* the cgroup v2 id: the directory's inode */
+	} cgroup[TARGET_MAX_MATCH];
+	int ncgroup;
 };
 
 /* A command started by cwatch and held before exec until probes are attached. */
@@ -47,6 +52,14 @@ int target__exe(pid_t pid, char *buf, size_t len);
 int target__match_comm(struct target_match *m, const char *comm);
 /* Add an --exe path (must exist); 0 or -errno. */
 int target__match_exe(struct target_match *m, const char *path);
+/* Add a --cgroup directory (cgroup v2); 0 or -errno (-ENOTDIR: not a cgroup v2 directory). */
+int target__match_cgroup(struct target_match *m, const char *path);
+/*
+ * Call @fn for every process in a --cgroup directory or below it (their
+ * cgroup.procs files). Returns the number of processes seen.
+ */
+int target__scan_cgroups(const struct target_match *m,
+			 void (*fn)(pid_t pid, __u32 why, void *ctx), void *ctx);
 /* Does running process @pid match? Returns the enum cw_reason, or 0. */
 __u32 target__matches(const struct target_match *m, pid_t pid);
 /*

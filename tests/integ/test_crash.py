@@ -83,10 +83,16 @@ def test_c_fpe(env):
     assert c["frames"][0].startswith(truth["func"] + "+"), c["frames"]
 
 
-def test_c_abort_stops_at_libc(env):
-    """abort() faults in libc, which has no frame pointers: the top frame is libc's."""
-    _, c = c_crash(env, "abort", "SIGABRT", "SI_TKILL")
+def test_c_abort_unwinds_through_libc(env):
+    """abort() raises in libc, which has no frame pointers: the copy of the stack is
+    unwound with libc's CFI, through abort() to the function that called it."""
+    truth, c = c_crash(env, "abort", "SIGABRT", "SI_TKILL")
+    names = [f.split("+0x")[0] for f in c["frames"]]
     assert "libc" in c["frames"][0], c["frames"]
+    assert "abort" in names, c["frames"]
+    i = names.index("abort")
+    assert names[i + 1] == truth["func"], c["frames"]
+    assert names[i + 2] == "worker", c["frames"]
     assert len(set(c["frames"])) == len(c["frames"]), "a looping walk is cut"
 
 

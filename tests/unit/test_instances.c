@@ -210,3 +210,70 @@ TEST(instances_heap_sites_ranked_and_updated)
 		ASSERT_STREQ(s->frame[0], "target's own");
 	model__free(m);
 }
+
+/* An exit record for @pid at @ts. */
+static void exit_at(struct model *m, __u32 pid, __u64 ts)
+{
+	struct cw_ev_exit x = {};
+
+	x.h.type = CW_EV_EXIT;
+	x.h.size = sizeof(x);
+	x.h.tgid = pid;
+	x.h.ts = ts;
+	model__apply(m, &x, sizeof(x));
+}
+
+TEST(evict_keeps_live_and_newest_finished_moves_indices)
+{
+	struct model *m = model__new();
+	struct cw_hdr end = { .type = CW_EV_INSTANCE_END, .size = sizeof(end), .tgid = 1,
+			      .instance = 0x10, .ts = 20 };
+	struct model_remap r;
+	int n;
+
+	m->keep_gone = 2;
+	m->grace_ns = 100;
+	/* five processes; pids 2, 3, 4 exit at 10, 30, 50; 1 and 5 run on */
+	for (__u32 pid = 1; pid <= 5; pid++)
+		attach(m, pid);
+	instance(m, 1, 0x10, 0, "old");
+	instance(m, 1, 0x11, 0, "live");
+	instance(m, 4, 0x40, 0, "x");
+	model__apply(m, &end, sizeof(end));
+	site(m, 2, 0, 5, 4096, "f2");
+	site(m, 4, 0x40, 6, 4096, "f4");
+	exit_at(m, 2, 10);
+	exit_at(m, 3, 30);
+	exit_at(m, 4, 50);
+	/* within the grace nothing goes, whatever the cap */
+	ASSERT_EQ(model__evict(m, 100, &r), 0);
+	ASSERT_EQ(m->n, 5);
+	/* past it: 3 exited, keep 2: the one that exited first (pid 2) and its site go */
+	n = model__evict(m, 135, &r);
+	ASSERT_EQ(n, 1);
+	ASSERT_EQ(m->n, 4);
+	ASSERT_EQ(r.t[1], -1);
+	ASSERT_EQ(r.t[2], 1);
+	ASSERT_EQ(m->evicted.targets, 1);
+	ASSERT_EQ(m->evicted.sites, 1);
+	ASSERT_EQ(m->t[1].pid, 3);
+	/* instance of pid 4 (index 2 then, target 3) follows its target to index 2 */
+	ASSERT_EQ(m->inst[2].target, 2);
+	ASSERT_EQ(m->site[0].target, 2);
+	ASSERT_EQ(m->site[0].inst, 2);
+	model__remap_free(&r);
+	/* keep none: every finished entry past the grace goes, live ones stay */
+	m->keep_gone = 0;
+	n = model__evict(m, 1000, &r);
+	ASSERT_EQ(n, 2 + 2);	/* pids 3, 4; instance "old" (ended) and pid 4's */
+	ASSERT_EQ(m->n, 2);
+	ASSERT_EQ(m->ninst, 1);
+	ASSERT_STREQ(m->inst[0].name, "live");
+	ASSERT_EQ(m->evicted.instances, 2);
+	ASSERT_EQ(m->nsite, 0);
+	model__remap_free(&r);
+	/* instance numbers keep counting past the evicted ones */
+	instance(m, 1, 0x12, 0, "new");
+	ASSERT_EQ(model__instance(m, 1, 0x12)->seq, 3);
+	model__free(m);
+}
