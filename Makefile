@@ -106,7 +106,7 @@ $(OUT)/unit: $(UNIT_OBJS) $(PURE_SAN_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SAN) $^ -lyaml -lcrypto -lelf -lz -o $@
 
-$(OUT)/fixtures/%: tests/fixtures/%.c | $(OUT)/fixtures
+$(OUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/demo_hooks.h | $(OUT)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -pthread $< -o $@
 
