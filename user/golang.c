@@ -34,6 +34,7 @@
 struct gobin {
 	dev_t dev;
 	ino_t ino;
+	bool not_go;		/* not a Go program: remembered so it is read once */
 	struct gosym *gs;	/* its .gopclntab, NULL if unreadable */
 	char version[16];
 	int minor;		/* 1.<minor>, 0 = unknown */
@@ -323,11 +324,12 @@ static struct gobin *gobin_get(struct golang *g, const char *path)
 	struct gosym *gs;
 	struct stat st;
 
-	if (stat(path, &st) || !elfsym__is_go(path))
+	/* asked again every interval for targets no profile settles: read each file once */
+	if (stat(path, &st))
 		return NULL;
 	for (size_t i = 0; i < g->nbin; i++)
 		if (g->bin[i].dev == st.st_dev && g->bin[i].ino == st.st_ino)
-			return &g->bin[i];
+			return g->bin[i].not_go ? NULL : &g->bin[i];
 	nb = realloc(g->bin, (g->nbin + 1) * sizeof(*nb));
 	if (!nb)
 		return NULL;
@@ -336,6 +338,10 @@ static struct gobin *gobin_get(struct golang *g, const char *path)
 	memset(b, 0, sizeof(*b));
 	b->dev = st.st_dev;
 	b->ino = st.st_ino;
+	if (!elfsym__is_go(path)) {
+		b->not_go = true;
+		return NULL;
+	}
 	gs = gosym__open(path);
 	b->gs = gs;
 	if (gs)
@@ -533,26 +539,6 @@ int golang__stats(struct golang *g, pid_t pid, struct cw_rec_go_stats *r)
 	return 0;
 }
 
-/* Delete every entry of hash map @map whose key starts with @tgid. */
-static void delete_tgid(struct golang *g, const char *map, size_t ksz, size_t vsz, __u32 tgid)
-{
-	char key[64], val[256], prev[64];
-	bool first = true, have_prev = false;
-
-	if (ksz > sizeof(key) || vsz > sizeof(val))
-		return;
-	memset(key, 0, sizeof(key));
-	while (probes__map_next(g->probes, map, key, ksz, first, val, vsz)) {
-		first = false;
-		if (have_prev)
-			probes__map_delete(g->probes, map, prev, ksz);
-		have_prev = !memcmp(key, &tgid, sizeof(tgid));
-		memcpy(prev, key, ksz);
-	}
-	if (have_prev)
-		probes__map_delete(g->probes, map, prev, ksz);
-}
-
 void golang__forget(struct golang *g, pid_t pid)
 {
 	__u32 tgid = (__u32)pid;
@@ -563,14 +549,10 @@ void golang__forget(struct golang *g, pid_t pid)
 			continue;
 		probes__map_delete(g->probes, "cw_go", &tgid, sizeof(tgid));
 		probes__map_delete(g->probes, "cw_go_layout", &tgid, sizeof(tgid));
-		delete_tgid(g, "cw_gsites", sizeof(struct cw_site_key), sizeof(struct cw_gsite),
-			    tgid);
-		delete_tgid(g, "cw_goroutines", sizeof(struct cw_inst_key),
-			    sizeof(struct cw_site_key), tgid);
-		delete_tgid(g, "cw_cgosites", sizeof(struct cw_site_key), sizeof(struct cw_site),
-			    tgid);
-		delete_tgid(g, "cw_cgo_allocs", sizeof(struct cw_inst_key),
-			    sizeof(struct cw_cgo_alloc), tgid);
+		probes__map_forget_tgid(g->probes, "cw_gsites", tgid);
+		probes__map_forget_tgid(g->probes, "cw_goroutines", tgid);
+		probes__map_forget_tgid(g->probes, "cw_cgosites", tgid);
+		probes__map_forget_tgid(g->probes, "cw_cgo_allocs", tgid);
 		probes__detach(g->probes, g->t[i].libc[0]);
 		probes__detach(g->probes, g->t[i].libc[1]);
 		b = &g->bin[g->t[i].bin];

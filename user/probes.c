@@ -321,6 +321,13 @@ static int delete_tgid(struct bpf_map *m, __u32 tgid)
 	return n;
 }
 
+int probes__map_forget_tgid(struct probes *p, const char *map, __u32 tgid)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
+
+	return m ? delete_tgid(m, tgid) : 0;
+}
+
 int probes__forget_tgid(struct probes *p, __u32 tgid)
 {
 	return delete_tgid(p->skel->maps.cw_instances, tgid) +

@@ -52,6 +52,8 @@ void probes__forget(struct probes *p, __u32 tgid);
  * starts from nothing. Returns the entries deleted.
  */
 int probes__forget_tgid(struct probes *p, __u32 tgid);
+/* The same for hash map @map by name (keys that start with the tgid); how many went. */
+int probes__map_forget_tgid(struct probes *p, const char *map, __u32 tgid);
 /* Iterate targets: start with *key = 0 and @first set; 1 while there are more, 0 at the end. */
 int probes__next(struct probes *p, __u32 *key, bool first, struct cw_stats *out);
 /* Events the kernel side could not queue or store, summed over CPUs and types. */
