@@ -529,6 +529,14 @@ static __noinline int cw_ustack_send(__u32 tgid, __u64 inst, __u32 kind, __s32 s
 	e->weight = weight;
 	e->len = len;
 	queued = bpf_ringbuf_query(&cw_events, BPF_RB_AVAIL_DATA);
+	/*
+	 * Stack copies are big (up to 16 KiB) and have a fallback; the small
+	 * events behind them have none. Keep half the ring for those.
+	 */
+	if (queued + size > bpf_ringbuf_query(&cw_events, BPF_RB_RING_SIZE) / 2) {
+		cw_unwind_count(CW_UNW_RINGBUF);
+		return -1;
+	}
 	if (bpf_ringbuf_output(&cw_events, e, size,
 			       queued >= cfg_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP)) {
 		cw_unwind_count(CW_UNW_RINGBUF);

@@ -129,13 +129,18 @@ int go_newproc1_ret(struct pt_regs *ctx)
 	if (k.stack < 0)
 		k.stack = -1;
 	site = bpf_map_lookup_elem(&cw_gsites, &k);
+	if (!site && bpf_map_update_elem(&cw_gsites, &k, &one, BPF_NOEXIST)) {
+		/* another thread made it meanwhile, or the map is full */
+		site = bpf_map_lookup_elem(&cw_gsites, &k);
+		if (!site) {
+			cw_drop(CW_REC_GO_SITE, CW_DROP_MAP);
+			return 0;
+		}
+	}
 	if (site) {
 		__sync_fetch_and_add(&site->alive, 1);
 		__sync_fetch_and_add(&site->created, 1);
 		site->start = one.start;
-	} else if (bpf_map_update_elem(&cw_gsites, &k, &one, BPF_NOEXIST)) {
-		cw_drop(CW_REC_GO_SITE, CW_DROP_MAP);
-		return 0;
 	}
 	if (bpf_map_update_elem(&cw_goroutines, &g, &k, BPF_ANY))
 		cw_drop(CW_REC_GO_STATS, CW_DROP_MAP);

@@ -34,7 +34,6 @@ static __always_inline void rss_peak_event(struct cw_stats *s, __u32 tgid)
 static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64 grown)
 {
 	struct cw_site_key k = { .tgid = tgid, .instance = inst };
-	struct cw_site *site, one = { .bytes = cfg_heap_sample, .samples = 1 };
 	__u32 zero = 0;
 	__u64 *acc = bpf_map_lookup_elem(&cw_heap_acc, &zero);
 
@@ -51,13 +50,7 @@ static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64
 	/* --unwind=dwarf: user space unwinds and charges it (the fp walk is its fallback) */
 	if (cfg_unwind && !cw_ustack_send(tgid, inst, CW_US_HEAP, k.stack, cfg_heap_sample))
 		return;
-	site = bpf_map_lookup_elem(&cw_sites, &k);
-	if (site) {
-		__sync_fetch_and_add(&site->bytes, cfg_heap_sample);
-		__sync_fetch_and_add(&site->samples, 1);
-	} else if (bpf_map_update_elem(&cw_sites, &k, &one, BPF_NOEXIST)) {
-		cw_drop(CW_REC_SITE, CW_DROP_MAP);
-	}
+	cw_site_add(&cw_sites, &k, cfg_heap_sample, 1, CW_REC_SITE);
 }
 
 /*

@@ -25,7 +25,7 @@ def heap_run(env, unwind, argv, *extra):
                  timeout=180)
     assert res.returncode == 0, res.stderr
     objs = util.read_json_lines(res.stdout)
-    assert cw.summary(objs)["events_lost"] == 0
+    assert cw.summary(objs)["events_lost"] == 0, res.stderr
     return objs
 
 
