@@ -531,9 +531,9 @@ static __noinline int cw_ustack_send(__u32 tgid, __u64 inst, __u32 kind, __s32 s
 	queued = bpf_ringbuf_query(&cw_events, BPF_RB_AVAIL_DATA);
 	/*
 	 * Stack copies are big (up to 16 KiB) and have a fallback; the small
-	 * events behind them have none. Keep half the ring for those.
+	 * events behind them have none. Keep an eighth of the ring for those.
 	 */
-	if (queued + size > bpf_ringbuf_query(&cw_events, BPF_RB_RING_SIZE) / 2) {
+	if (queued + size > bpf_ringbuf_query(&cw_events, BPF_RB_RING_SIZE) / 8 * 7) {
 		cw_unwind_count(CW_UNW_RINGBUF);
 		return -1;
 	}

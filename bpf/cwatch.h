@@ -72,6 +72,12 @@ enum cw_rss {
 	CW_RSS_NR = 4,
 };
 
+/*
+ * Up to this many possible CPUs, kmem:rss_stat is read through its BTF
+ * tracepoint and the counter summed in BPF; above it, through the classic one.
+ */
+#define CW_RSS_MAX_CPUS 64
+
 /* cw_stats.flags */
 #define CW_F_EXITED	0x1	/* the target exited; the entry waits to be reaped */
 #define CW_F_SEEDED	0x2	/* user space seeded the figures from /proc */

@@ -793,34 +793,57 @@ static void site_deliver(struct collector *c, const struct site_seen *lead, stru
 }
 
 /*
- * Goroutines that ran before cwatch attached were read with their go
- * statement but no stack (CW_GO_STACK_SEEDED): they join the first site
- * whose go statement reads the same, so a leak counts whole in one place.
+ * Sites that are one site, read two ways, are delivered as one (join):
+ * - goroutines that ran before cwatch attached were read with their go
+ *   statement but no stack (CW_GO_STACK_SEEDED): they join the first site
+ *   whose go statement reads the same, so a leak counts whole in one place;
+ * - --unwind=dwarf: a heap sample kept on the kernel's frame-pointer walk
+ *   (the ring buffer was full) joins the largest DWARF-unwound site of its
+ *   instance whose frames begin with all of its own: the walk stopped early,
+ *   at the first code without frame pointers, on the same path.
  * Every other site stands for its own group (join = group).
  */
 static void site_deliver(struct collector *c, const struct site_seen *lead, struct cw_site sum,
 			 __u64 now);
 
-static void join_seeded(struct collector *c, __u32 tgid, __u64 now)
+static bool site_joins(const struct site_seen *s, const struct site_seen *o)
+{
+	if (o->kind != s->kind || !o->group || o->key.tgid != s->key.tgid)
+		return false;
+	if (s->kind == SITE_GO)
+		return o->key.stack != CW_GO_STACK_SEEDED && !strcmp(o->frame[0], s->frame[0]);
+	if (o->key.instance != s->key.instance || !unwind__is_id(o->key.stack) ||
+	    o->nframes < s->nframes)
+		return false;
+	for (__u32 i = 0; i < s->nframes; i++)
+		if (strcmp(o->frame[i], s->frame[i]))
+			return false;
+	return true;
+}
+
+static void join_sites(struct collector *c, enum site_kind kind, __u32 tgid, __u64 now)
 {
 	for (size_t i = 0; i < c->nseen; i++) {
 		struct site_seen *s = &c->seen[i];
+		const struct site_seen *best = NULL;
 
-		if (s->kind != SITE_GO || !s->group || (tgid && s->key.tgid != tgid))
+		if (s->kind != kind || !s->group || (tgid && s->key.tgid != tgid))
 			continue;
 		s->join = s->group;
-		if (s->key.stack != CW_GO_STACK_SEEDED)
+		if (kind == SITE_GO ? s->key.stack != CW_GO_STACK_SEEDED
+				    : unwind__is_id(s->key.stack))
 			continue;
 		for (size_t j = 0; j < c->nseen; j++) {
 			const struct site_seen *o = &c->seen[j];
 
-			if (o->kind == SITE_GO && o->group && o->key.tgid == s->key.tgid &&
-			    o->key.stack != CW_GO_STACK_SEEDED &&
-			    !strcmp(o->frame[0], s->frame[0])) {
-				s->join = o->group;
+			if (j == i || !site_joins(s, o) || (best && best->now.bytes >= o->now.bytes))
+				continue;
+			best = o;
+			if (kind == SITE_GO)
 				break;
-			}
 		}
+		if (best)
+			s->join = best->group;
 		/* delivered on its own before: that site is now empty */
 		if (s->join != s->group && (s->sent.bytes || s->sent.samples)) {
 			s->sent = (struct cw_site){};
@@ -863,8 +886,8 @@ static void snapshot_site_map(struct collector *c, enum site_kind kind, __u32 tg
 			seen->join = seen->group;
 		}
 	}
-	if (kind == SITE_GO)
-		join_seeded(c, tgid, now);
+	if (kind == SITE_GO || (kind == SITE_HEAP && c->o->probe.unwind_dwarf))
+		join_sites(c, kind, tgid, now);
 	/* one record per group: the sum of its stacks, when it changed */
 	for (size_t i = 0; i < c->nseen; i++) {
 		struct site_seen *lead = &c->seen[i];

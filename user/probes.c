@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "cwatch.skel.h"
@@ -113,6 +114,58 @@ static void skip_absent_tracepoints(struct bpf_object *obj, const char *tfs)
 	}
 }
 
+/* Does the struct or union of type @id have a member @member, in anonymous ones included? */
+static bool btf_has_member(const struct btf *btf, int id, const char *member)
+{
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	const struct btf_member *m;
+
+	if (!t || !btf_is_composite(t))
+		return false;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++) {
+		if (!strcmp(btf__name_by_offset(btf, m[i].name_off), member) ||
+		    (!m[i].name_off && btf_has_member(btf, (int)m[i].type, member)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * kmem:rss_stat through its BTF tracepoint (memory.bpf.c says why) needs the
+ * 6.2+ form (mm, member) with percpu counters, and few enough CPUs that
+ * summing them in BPF stays cheap. Otherwise, or with CWATCH_RSS_STAT=classic
+ * in the environment, the classic tracepoint. Returns the CPUs to sum, or 0
+ * for the classic one.
+ */
+static __u32 rss_stat_cpus(const char *btf_path, int ncpu)
+{
+	const char *env = getenv("CWATCH_RSS_STAT");
+	const struct btf_type *t;
+	struct btf *btf;
+	bool ok;
+	int id;
+
+	if ((env && !strcmp(env, "classic")) || ncpu <= 0 || ncpu > CW_RSS_MAX_CPUS)
+		return 0;
+	btf = btf__parse(btf_path, NULL);
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, "btf_trace_rss_stat", BTF_KIND_TYPEDEF);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	t = t ? btf__type_by_id(btf, t->type) : NULL;		/* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	ok = t && btf_is_func_proto(t) && btf_vlen(t) == 3 &&	/* (void *, mm, member) */
+	     btf_has_member(btf, btf__find_by_name_kind(btf, "percpu_counter", BTF_KIND_STRUCT),
+			    "counters") &&
+	     btf_has_member(btf, btf__find_by_name_kind(btf, "mm_struct", BTF_KIND_STRUCT),
+			    "rss_stat") &&
+	     btf_has_member(btf, btf__find_by_name_kind(btf, "bpf_array", BTF_KIND_STRUCT),
+			    "pptrs");
+	btf__free(btf);
+	return ok ? (__u32)ncpu : 0;
+}
+
 struct probes *probes__load(const struct probes_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
@@ -162,6 +215,11 @@ struct probes *probes__load(const struct probes_opts *o)
 		goto free_p;
 	}
 	skip_absent_tracepoints(p->skel->obj, tfs);
+	p->skel->rodata->cfg_rss_cpus = rss_stat_cpus(btf, p->ncpu);
+	bpf_program__set_autoload(p->skel->progs.tp_rss_stat, !p->skel->rodata->cfg_rss_cpus);
+	bpf_program__set_autoload(p->skel->progs.tp_rss_stat_btf, !!p->skel->rodata->cfg_rss_cpus);
+	cw_debug("kmem:rss_stat through the %s tracepoint",
+		 p->skel->rodata->cfg_rss_cpus ? "BTF" : "classic");
 	p->skel->rodata->cfg_peak_step = o->peak_step;
 	p->skel->rodata->cfg_mmap_min = o->mmap_min;
 	p->skel->rodata->cfg_wakeup_bytes = o->ringbuf_bytes / 4;

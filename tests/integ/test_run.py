@@ -20,13 +20,17 @@ def check_truth(t, truth, threads):
         f"threads peak {t['threads_peak']}, fixture saw {truth['Threads']}, started {threads}"
 
 
-def test_launch_matches_proc_ground_truth(env):
+def launch_matches_proc_ground_truth(env, rss_stat):
     """Launched fixture: peaks within 5% of VmHWM/RssAnon/VmData, threads exact."""
     util.need_root()
-    res = cw.run(env, ["run", "--json", "--interval", "0.5", "--",
-                       cw.fixture(env, "memthreads"), "--mib", "96", "--threads", "6",
-                       "--hold", "1", "--exit-code", "3"], timeout=60)
+    res = util.run([env.cwatch, "run", "-v", "--json", "--interval", "0.5", "--",
+                    cw.fixture(env, "memthreads"), "--mib", "96", "--threads", "6",
+                    "--hold", "1", "--exit-code", "3"], 60,
+                   env=dict(os.environ, CWATCH_RSS_STAT=rss_stat))
     assert res.returncode == 0, res.stderr
+    path = "classic" if rss_stat == "classic" else "BTF"
+    assert f"kmem:rss_stat through the {path} tracepoint" in res.stderr, \
+        [line for line in res.stderr.splitlines() if "rss_stat" in line]
     objs = util.read_json_lines(res.stdout)
     truth = [o for o in objs if o.get("role") == "parent"]
     assert len(truth) == 1, f"fixture truth line missing: {res.stdout[-500:]}"
@@ -48,6 +52,16 @@ def test_launch_matches_proc_ground_truth(env):
     ivals = cw.of_type(objs, "interval")
     assert ivals and all(o["events_lost"] == 0 for o in ivals), ivals[-1:]
     assert cw.summary(objs)["events_lost"] == 0
+
+
+def test_launch_matches_proc_ground_truth(env):
+    """The BTF tracepoint, counters summed in BPF (the default on this kernel)."""
+    launch_matches_proc_ground_truth(env, "")
+
+
+def test_launch_matches_proc_ground_truth_classic_rss_stat(env):
+    """CWATCH_RSS_STAT=classic: the kernel's own sum in the classic tracepoint."""
+    launch_matches_proc_ground_truth(env, "classic")
 
 
 def test_attach_by_pid_to_running_fixture(env):
