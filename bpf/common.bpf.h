@@ -199,6 +199,8 @@ struct cw_frame {
 	__s64 charged;		/* the thread's charged bytes at entry */
 	__u64 pages;		/* the thread's page allocations at entry */
 	__u64 prev_inst;	/* the instance running before this frame */
+	__u64 sp;		/* stack pointer at the entry of a function probed at its
+				 * return too (always native code), else 0 */
 };
 
 /* A thread of a target running runtime code; key tid. */

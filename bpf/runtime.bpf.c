@@ -279,13 +279,44 @@ static __always_inline void memory_seen(void *ctx, __u32 tgid, __u64 inst, __u64
 	cw_submit(e);
 }
 
-/* Push a frame for spec @idx holding the entry values @v; returns it, or NULL when too deep. */
-static __always_inline struct cw_frame *frame_push(struct cw_thread *t, __u32 idx, __u32 role,
-						   __u64 now, const __u64 *v)
+/*
+ * Frames whose function has returned without its return probe firing (a
+ * longjmp over it, or a return probe attached while it ran) would stay on
+ * the thread's stack for good. Frames of functions probed at their return
+ * know their entry stack pointer: drop those on top whose entry is at or
+ * below @sp (@dead_at_sp) or strictly below it, with the instance that was
+ * running before them back in place. Both stacks grow down.
+ */
+static __always_inline void frames_unwind(struct cw_thread *t, __u64 sp, bool dead_at_sp)
 {
-	__u32 d = t->depth;
-	struct cw_frame *f;
+	for (int i = 0; i < CW_CALL_DEPTH; i++) {
+		__u32 d = t->depth;
+		struct cw_frame *f;
 
+		if (d == 0 || d > CW_CALL_DEPTH)
+			return;
+		f = &t->f[(d - 1) & (CW_CALL_DEPTH - 1)];
+		if (!f->sp || f->sp > sp || (f->sp == sp && !dead_at_sp))
+			return;
+		t->inst = f->prev_inst;
+		t->depth = d - 1;
+	}
+}
+
+/*
+ * Push a frame for spec @idx holding the entry values @v; @sp is the stack
+ * pointer at a function entry probed at its return too, else 0. Returns the
+ * frame, or NULL when too deep.
+ */
+static __always_inline struct cw_frame *frame_push(struct cw_thread *t, __u32 idx, __u32 role,
+						   __u64 now, const __u64 *v, __u64 sp)
+{
+	struct cw_frame *f;
+	__u32 d;
+
+	if (sp)
+		frames_unwind(t, sp, true);
+	d = t->depth;
 	if (d >= CW_CALL_DEPTH) {
 		cw_drop(CW_EV_CALL, CW_DROP_MAP);
 		return NULL;
@@ -297,22 +328,30 @@ static __always_inline struct cw_frame *frame_push(struct cw_thread *t, __u32 id
 	f->charged = t->charged;
 	f->pages = t->pages;
 	f->prev_inst = t->inst;
+	f->sp = sp;
 	for (int i = 0; i < CW_ROLE_ARGS; i++)
 		f->val[i] = v[i];
 	t->depth = d + 1;
 	return f;
 }
 
-/* Pop the top frame if it is for @role; NULL if the stack does not match. */
-static __always_inline struct cw_frame *frame_pop(struct cw_thread *t, __u32 role)
+/*
+ * Pop the top frame if it is for @role; NULL if the stack does not match.
+ * @sp: at a return probe, the stack pointer after the return (the entry's
+ * plus the return address), else 0.
+ */
+static __always_inline struct cw_frame *frame_pop(struct cw_thread *t, __u32 role, __u64 sp)
 {
-	__u32 d = t->depth;
 	struct cw_frame *f;
+	__u32 d;
 
+	if (sp)
+		frames_unwind(t, sp - 8, false);
+	d = t->depth;
 	if (d == 0 || d > CW_CALL_DEPTH)
 		return NULL;
 	f = &t->f[(d - 1) & (CW_CALL_DEPTH - 1)];
-	if (f->role != role)
+	if (f->role != role || (sp && f->sp && f->sp != sp - 8))
 		return NULL;
 	t->depth = d - 1;
 	return f;
@@ -356,7 +395,7 @@ int up_entry(struct pt_regs *ctx)
 	struct cw_uspec *sp;
 	struct cw_thread *t;
 	struct cw_frame *f;
-	__u64 now, v[CW_ROLE_ARGS];
+	__u64 now, usp, v[CW_ROLE_ARGS];
 
 	if (!s)
 		return 0;
@@ -371,11 +410,12 @@ int up_entry(struct pt_regs *ctx)
 	now = bpf_ktime_get_ns();
 	for (int i = 0; i < CW_ROLE_ARGS; i++)
 		v[i] = arg_entry(ctx, &sp->arg[i], tgid);
+	usp = sp->has_ret ? PT_REGS_SP(ctx) : 0;
 
 	switch (sp->role) {
 	case CW_ROLE_MODULE_NEW:
 		t->code_seq++;
-		f = frame_push(t, idx, sp->role, now, v);
+		f = frame_push(t, idx, sp->role, now, v, usp);
 		if (!f)
 			return 0;
 		/* the code is the caller's and alive now; at the return it may not be */
@@ -406,13 +446,13 @@ int up_entry(struct pt_regs *ctx)
 		break;
 	case CW_ROLE_CALL:
 	case CW_ROLE_CALL_ENTER:
-		if (!frame_push(t, idx, CW_ROLE_CALL, now, v))
+		if (!frame_push(t, idx, CW_ROLE_CALL, now, v, usp))
 			return 0;
 		t->inst = v[0];
 		t->calls++;
 		break;
 	case CW_ROLE_CALL_EXIT:
-		f = frame_pop(t, CW_ROLE_CALL);
+		f = frame_pop(t, CW_ROLE_CALL, 0);
 		if (f)
 			call_end(t, f, tgid, now);
 		break;
@@ -421,7 +461,7 @@ int up_entry(struct pt_regs *ctx)
 	case CW_ROLE_GROW:
 wait:
 		/* the rest is known at the return */
-		frame_push(t, idx, sp->role, now, v);
+		frame_push(t, idx, sp->role, now, v, usp);
 		break;
 	}
 	return 0;
@@ -441,7 +481,7 @@ int ur_exit(struct pt_regs *ctx)
 	if (!t || !sp || t->tgid != tgid)
 		return 0;
 	role = sp->role == CW_ROLE_CALL_ENTER ? CW_ROLE_CALL : sp->role;
-	f = frame_pop(t, role);
+	f = frame_pop(t, role, PT_REGS_SP(ctx));
 	if (!f || f->spec != idx)
 		return 0;
 	for (int i = 0; i < CW_ROLE_ARGS; i++)

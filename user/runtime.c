@@ -235,13 +235,20 @@ static int attach_site(struct runtime *r, int pi, int qi, const struct runtime_s
 			return err;
 		r->spec[pi][qi] = ++r->nspecs;
 	}
-	err = probes__attach_link(r->probes, "up_entry", -1, s->path, s->off, (__u32)idx, false,
-				  &link[0]);
-	if (!err && profile__needs_ret(s->pp))
+	/*
+	 * The return probe first: a call entered before it is attached never
+	 * comes back through it, and its entry frame would stay pushed (the
+	 * kernel side drops such frames by stack pointer too, runtime.bpf.c).
+	 */
+	err = 0;
+	if (profile__needs_ret(s->pp))
 		err = probes__attach_link(r->probes, "ur_exit", -1, s->path, s->off, (__u32)idx,
 					  true, &link[1]);
+	if (!err)
+		err = probes__attach_link(r->probes, "up_entry", -1, s->path, s->off, (__u32)idx,
+					  false, &link[0]);
 	if (err) {
-		probes__detach(r->probes, link[0]);
+		probes__detach(r->probes, link[1]);
 		return err;
 	}
 	if (slot < 0)
