@@ -43,10 +43,9 @@ struct gobin {
 	__s32 tls_g;		/* where g is from the thread pointer */
 	bool pie;		/* position-independent: addresses need the load bias */
 	bool goroutines;	/* goroutine probes attached */
-	__u64 cmalloc[8];	/* file offsets of _cgo_cmalloc functions */
-	int ncmalloc;
+	__u64 cmalloc;		/* file offset of _cgo_cmalloc, 0 = not a cgo program */
 	int refs;		/* live targets running it: its probes go with the last */
-	struct bpf_link *link[4];	/* newproc1 return site, goexit0, cgo_cmalloc */
+	struct bpf_link *link[4];	/* newproc1 return site, goexit0 */
 	int nlink;
 };
 
@@ -54,7 +53,7 @@ struct gotarget {
 	pid_t pid;
 	int bin;		/* index in golang.bin */
 	__u32 flags;		/* CW_GO_* */
-	struct bpf_link *libc[2];	/* its own malloc return and free probes */
+	struct bpf_link *libc[3];	/* its own cgo: malloc return, free, _cgo_cmalloc */
 };
 
 struct golang {
@@ -307,14 +306,9 @@ static void gobin_probe(struct golang *g, const char *path, struct gobin *b)
 {
 	__u64 off;
 
-	b->ncmalloc = 0;
 	b->goroutines = !attach_goroutines(g, path, b);
-	if (!elfsym__offset(path, "*._cgo_cmalloc", &off) &&
-	    !probes__attach_link(g->probes, "go_cgo_cmalloc", -1, path, off, 0, false,
-				 &b->link[b->nlink])) {
-		b->cmalloc[b->ncmalloc++] = off;
-		b->nlink++;
-	}
+	/* cgo's probes are per target (attach_cgo): a WASM host needs none */
+	b->cmalloc = elfsym__offset(path, "*._cgo_cmalloc", &off) ? 0 : off;
 }
 
 /* The binary entry for @path, probed (goroutines, cgo) the first time; NULL if not Go. */
@@ -362,8 +356,9 @@ static struct gobin *gobin_get(struct golang *g, const char *path)
 	return b;
 }
 
-/* libc's malloc return and free entry, for @pid alone; 0 or -errno. */
-static int attach_libc(struct golang *g, struct gotarget *t, pid_t pid, const char *exe)
+/* _cgo_cmalloc's entry, libc's malloc return and free entry, for @pid alone; 0 or -errno. */
+static int attach_cgo(struct golang *g, struct gotarget *t, pid_t pid, const char *exe,
+		      const char *path, const struct gobin *b)
 {
 	char libc[4096];
 	__u64 malloc_off, free_off;
@@ -380,6 +375,9 @@ static int attach_libc(struct golang *g, struct gotarget *t, pid_t pid, const ch
 	if (!err)
 		err = probes__attach_link(g->probes, "go_free", pid, libc, free_off, 0, false,
 					  &t->libc[1]);
+	if (!err)
+		err = probes__attach_link(g->probes, "go_cgo_cmalloc", pid, path, b->cmalloc, 0,
+					  false, &t->libc[2]);
 	return err;
 }
 
@@ -447,8 +445,8 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 				strerror(-n));
 		cw_debug("process %d: %d goroutines were running at attach", pid, n);
 	}
-	if (cgo && b->ncmalloc) {
-		int err = attach_libc(g, t, pid, exe);
+	if (cgo && b->cmalloc) {
+		int err = attach_cgo(g, t, pid, exe, path, b);
 
 		if (err)
 			cw_warn("process %d: no cgo allocation figures: attaching to libc's malloc "
@@ -553,8 +551,8 @@ void golang__forget(struct golang *g, pid_t pid)
 		probes__map_forget_tgid(g->probes, "cw_goroutines", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgosites", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgo_allocs", tgid);
-		probes__detach(g->probes, g->t[i].libc[0]);
-		probes__detach(g->probes, g->t[i].libc[1]);
+		for (int k = 0; k < 3; k++)
+			probes__detach(g->probes, g->t[i].libc[k]);
 		b = &g->bin[g->t[i].bin];
 		/* the last target of that binary gone: its probes too */
 		if (b->refs > 0 && --b->refs == 0) {
