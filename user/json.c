@@ -1,33 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* One-line JSON object writer. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 
-/* Append @n bytes, growing the buffer; on failure remember it and drop the text. */
-static void put(struct json *j, const char *s, size_t n)
+/* Make room for @n more bytes and the NUL; on failure remember it and drop the text. */
+static __attribute__((noinline)) int grow(struct json *j, size_t n)
 {
-	if (j->oom)
-		return;
-	if (j->len + n + 1 > j->cap) {
-		size_t cap = j->cap ? j->cap : 256;
-		char *b;
+	size_t cap = j->cap ? j->cap : 256;
+	char *b;
 
-		while (cap < j->len + n + 1)
-			cap *= 2;
-		b = realloc(j->buf, cap);
-		if (!b) {
-			j->oom = 1;
-			return;
-		}
-		j->buf = b;
-		j->cap = cap;
+	if (j->oom)
+		return -1;
+	while (cap < j->len + n + 1)
+		cap *= 2;
+	b = realloc(j->buf, cap);
+	if (!b) {
+		j->oom = 1;
+		return -1;
 	}
-	memcpy(j->buf + j->len, s, n);
+	j->buf = b;
+	j->cap = cap;
+	return 0;
+}
+
+/* Append @n bytes. Most are a few bytes: copied inline, not through memcpy's call. */
+static inline void put(struct json *j, const char *s, size_t n)
+{
+	char *d;
+
+	if (__builtin_expect(j->len + n + 1 > j->cap, 0) && grow(j, n))
+		return;
+	d = j->buf + j->len;
+	if (n <= 16) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(d, s, n);
+	}
 	j->len += n;
-	j->buf[j->len] = '\0';
+	d[n] = '\0';
 }
 
 static void puts_(struct json *j, const char *s)
@@ -41,9 +56,17 @@ static void put_string(struct json *j, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	put(j, "\"", 1);
-	for (; *p; p++) {
+	while (*p) {
+		const unsigned char *run = p;
 		char esc[8];
 
+		/* characters that go as they are, in one copy */
+		while (*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			put(j, (const char *)run, (size_t)(p - run));
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"': puts_(j, "\\\""); break;
 		case '\\': puts_(j, "\\\\"); break;
@@ -51,15 +74,25 @@ static void put_string(struct json *j, const char *s)
 		case '\r': puts_(j, "\\r"); break;
 		case '\t': puts_(j, "\\t"); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				puts_(j, esc);
-			} else {
-				put(j, (const char *)p, 1);
-			}
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			puts_(j, esc);
 		}
+		p++;
 	}
 	put(j, "\"", 1);
+}
+
+/* Write @v in decimal. */
+static void put_u64(struct json *j, uint64_t v)
+{
+	char b[24];
+	size_t i = sizeof(b);
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(j, b + i, sizeof(b) - i);
 }
 
 /* Separator and key before a member. */
@@ -68,9 +101,10 @@ static void member(struct json *j, const char *key)
 	if (!j->first)
 		put(j, ",", 1);
 	j->first = 0;
-	if (key) {
-		put_string(j, key);
-		put(j, ":", 1);
+	if (key) {	/* keys are cwatch's own names: nothing to escape */
+		put(j, "\"", 1);
+		put(j, key, strlen(key));
+		put(j, "\":", 2);
 	}
 }
 
@@ -102,20 +136,16 @@ void json__str(struct json *j, const char *key, const char *val)
 
 void json__u64(struct json *j, const char *key, uint64_t val)
 {
-	char b[24];
-
 	member(j, key);
-	snprintf(b, sizeof(b), "%llu", (unsigned long long)val);
-	puts_(j, b);
+	put_u64(j, val);
 }
 
 void json__i64(struct json *j, const char *key, int64_t val)
 {
-	char b[24];
-
 	member(j, key);
-	snprintf(b, sizeof(b), "%lld", (long long)val);
-	puts_(j, b);
+	if (val < 0)
+		put(j, "-", 1);
+	put_u64(j, val < 0 ? -(uint64_t)val : (uint64_t)val);
 }
 
 void json__f64(struct json *j, const char *key, double val, int decimals)
@@ -125,6 +155,30 @@ void json__f64(struct json *j, const char *key, double val, int decimals)
 	member(j, key);
 	if (val != val || val > 1e300 || val < -1e300) {	/* NaN/inf are not JSON */
 		puts_(j, "null");
+		return;
+	}
+	static const double scale[] = { 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+
+	if (decimals >= 0 && decimals <= 6 && fabs(val) * scale[decimals] < 1e15) {
+		/*
+		 * Fixed point in integers, exact below 2^53: printf's float path cost
+		 * a JSON record a microsecond. A tie rounds away from zero here.
+		 */
+		long long q = (long long)(fabs(val) * scale[decimals] + 0.5);
+		uint64_t a = (uint64_t)q, unit = (uint64_t)scale[decimals];
+		char frac[8];
+
+		if (val < 0)
+			put(j, "-", 1);
+		put_u64(j, a / unit);
+		if (decimals) {
+			uint64_t f = a % unit;
+
+			put(j, ".", 1);
+			for (int i = decimals - 1; i >= 0; i--, f /= 10)
+				frac[i] = (char)('0' + f % 10);
+			put(j, frac, (size_t)decimals);
+		}
 		return;
 	}
 	snprintf(b, sizeof(b), "%.*f", decimals, val);
@@ -177,6 +231,11 @@ void json__end(struct json *j)
 const char *json__text(const struct json *j)
 {
 	return j->buf && !j->oom ? j->buf : "{}\n";
+}
+
+size_t json__len(const struct json *j)
+{
+	return j->buf && !j->oom ? j->len : 3;
 }
 
 void json__free(struct json *j)

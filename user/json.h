@@ -30,6 +30,7 @@ void json__arr(struct json *j, const char *key);
 void json__close(struct json *j, char bracket);		/* '}' or ']' */
 void json__end(struct json *j);				/* closes all, appends '\n' */
 const char *json__text(const struct json *j);
+size_t json__len(const struct json *j);		/* strlen(json__text(j)) */
 void json__reset(struct json *j);			/* empty, ready for json__init */
 void json__free(struct json *j);
 

@@ -1846,6 +1846,8 @@ static void collect(struct collector *c, pid_t launched)
 			rec_failed |= e != 0;
 			flushed = now;
 		}
+		/* the lines of this round out together: one write, not one a record */
+		report__flush(c->report);
 		/* nothing left to watch and nothing new can appear */
 		if (!o->probe.match && c->model->n && !model__nr_live(c->model))
 			break;

@@ -28,6 +28,8 @@ struct report {
 	struct json j;
 	char log[LOG_LINES][96];	/* recent lifecycle lines, for the redrawn table */
 	int nlog;
+	time_t wall_sec;		/* wall(): the second last formatted */
+	char wall_text[24];
 };
 
 static const char *const reason_name[] = {
@@ -320,18 +322,31 @@ static double rel(const struct report *r, __u64 ts)
 	return ((double)ts - (double)r->o.start_ts) / 1e9;
 }
 
-/* ISO 8601 UTC wall time of monotonic @ts, with milliseconds. */
-static const char *wall(const struct report *r, __u64 ts, char *buf, size_t len)
+/* ISO 8601 UTC wall time of monotonic @ts, with milliseconds; the seconds formatted once each. */
+static const char *wall(struct report *r, __u64 ts, char *buf, size_t len)
 {
 	__s64 ns = (__s64)ts + r->o.wall_offset;
 	time_t sec = ns / 1000000000;
+	int ms = (int)(ns / 1000000 % 1000);
 	struct tm tm;
-
 	size_t n;
 
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%03dZ", (int)(ns / 1000000 % 1000));
+	if (sec != r->wall_sec || !r->wall_text[0]) {
+		gmtime_r(&sec, &tm);
+		if (!strftime(r->wall_text, sizeof(r->wall_text), "%Y-%m-%dT%H:%M:%S", &tm))
+			r->wall_text[0] = '\0';
+		r->wall_sec = sec;
+	}
+	n = strlen(r->wall_text);
+	if (len < n + 6)
+		return "";
+	memcpy(buf, r->wall_text, n);
+	buf[n] = '.';
+	buf[n + 1] = (char)('0' + ms / 100);
+	buf[n + 2] = (char)('0' + ms / 10 % 10);
+	buf[n + 3] = (char)('0' + ms % 10);
+	buf[n + 4] = 'Z';
+	buf[n + 5] = '\0';
 	return buf;
 }
 
@@ -349,8 +364,13 @@ static void obj_begin(struct report *r, const char *type, __u64 ts)
 static void obj_emit(struct report *r)
 {
 	json__end(&r->j);
-	fputs(json__text(&r->j), r->o.out);
-	fflush(r->o.out);
+	fwrite_unlocked(json__text(&r->j), 1, json__len(&r->j), r->o.out);
+}
+
+void report__flush(struct report *r)
+{
+	if (r)
+		fflush(r->o.out);
 }
 
 static void peak_json(struct report *r, const char *name, const char *tname,

@@ -27,6 +27,8 @@ void report__free(struct report *r);
 void report__set_profiles(struct report *r, const char *const *names, int n);
 /* A record was applied to @m and touched target @idx: print lifecycle news. */
 void report__record(struct report *r, const struct model *m, const void *rec, int idx);
+/* Write out what the records so far printed (JSON lines are buffered until then). */
+void report__flush(struct report *r);
 struct detect_verdict;
 /* A new verdict (alert, leak, limit, growth). */
 void report__verdict(struct report *r, const struct model *m, const struct detect_verdict *v);
