@@ -54,8 +54,10 @@ TARGET_DETECT_S = 15.0      # leak verdict within 15 s of a 1 MiB/s leak's start
 TARGET_RSS_BYTES = 64 << 20  # agent RSS at 1,000 instances
 RUN_TIMEOUT_S = 120
 HOST_CALLS = 1000           # calls per instance in a contract host run
+HOST_INSTANCES = 3          # instances each contract host fixture runs
 GOCHAIN_RATE = 2000         # invokes per second of the Go chaincode (each ~100 us of work)
-SECTIONS = ("malloc", "demo", "gochain", "hosts", "bpftrace", "capacity", "rss", "detect")
+SECTIONS = ("malloc", "faults", "demo", "gochain", "hosts", "bpftrace", "capacity", "rss",
+            "detect")
 LIBC = "/lib/x86_64-linux-gnu/libc.so.6"
 # Runtime uprobes appended to scripts/bench/track.bt for each host, the
 # functions cwatch's built-in profile probes for instances and calls
@@ -102,7 +104,7 @@ def read_proc_cpu(pid):
             "sys_s": int(rest[12]) / CLK_TCK}
 
 
-def spawn_measured(argv, stdout_path, stderr_path):
+def spawn_measured(argv, stdout_path, stderr_path, env=None):
     """Run argv to its end; return (exit code, wall seconds, own CPU dict).
 
     The child is reaped only after its own CPU has been read from /proc
@@ -115,7 +117,8 @@ def spawn_measured(argv, stdout_path, stderr_path):
         (os.POSIX_SPAWN_OPEN, 2, stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
     ]
     t0 = time.monotonic()
-    pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
+    pid = os.posix_spawnp(argv[0], argv, dict(os.environ, **(env or {})),
+                          file_actions=actions)
     deadline = t0 + RUN_TIMEOUT_S
     while True:
         info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG)
@@ -177,6 +180,8 @@ class Bench:
             wanted += ["fixtures/manyinstances"]
         if "gochain" not in self.skip:
             wanted += ["fixtures/gochain"]
+        if "faults" not in self.skip:
+            wanted += ["fixtures/faultbench"]
         for rel in wanted:
             src = os.path.join(build, rel)
             if not os.path.exists(src):
@@ -192,6 +197,8 @@ class Bench:
             self.skip.add("hosts")
         if not have("fixtures/manyinstances"):
             self.skip |= {"capacity", "rss", "detect"}
+        if not have("fixtures/faultbench"):
+            self.skip.add("faults")
         self.bpftrace = shutil.which("bpftrace")
         if not self.bpftrace and "bpftrace" not in self.skip:
             self.notes.append("bpftrace is not installed (apt-get install -y bpftrace): "
@@ -232,6 +239,18 @@ class Bench:
                      "metric": "reported", "argv": [mb, "--leak-permille", "10"], "opts": [],
                      "monitor": "bpftrace", "script": os.path.join(self.benchdir, "memleak.bt"),
                      "pairs": bpf_pairs, "rank": "memleak"})
+        if "faults" not in self.skip:
+            # the price of a page fault in a watched process: kmem:rss_stat
+            # through its BTF tracepoint (the default here) and the classic one
+            fb = [os.path.join(self.fixtures, "faultbench"), "--mib", "64", "--rounds", "8",
+                  "--threads", "2"]
+            self.workloads += [
+                {"id": "faultbench", "group": "faultbench", "metric": "reported",
+                 "argv": fb, "opts": []},
+                {"id": "faultbench CWATCH_RSS_STAT=classic", "group": "faultbench",
+                 "metric": "reported", "argv": fb, "opts": [],
+                 "env": {"CWATCH_RSS_STAT": "classic"}},
+            ]
         if "demo" not in self.skip:
             self.workloads.append(
                 {"id": "demo_host", "group": "demo_host", "metric": "cpu",
@@ -265,6 +284,10 @@ class Bench:
                 self.workloads.append(
                     {"id": host, "group": host, "metric": "cpu", "argv": argv, "opts": [],
                      "target": TARGET_HOST_RATIO})
+                # the same without the runtime's uprobes: tracepoints alone
+                self.workloads.append(
+                    {"id": f"{host} --runtime none", "group": host, "metric": "cpu",
+                     "argv": argv, "opts": ["--runtime", "none"]})
                 if "bpftrace" not in self.skip:
                     self.workloads.append(
                         {"id": f"{host} bpftrace track.bt", "group": host, "metric": "cpu",
@@ -332,7 +355,8 @@ tracepoint:kmem:rss_stat /@call_start[tid] && args->member == 1/
         if monitored and w.get("monitor") == "bpftrace":
             code, wall, cpu = self._run_bpftrace(w, argv, base, cpufile)
         else:
-            code, wall, cpu = spawn_measured(argv, base + ".out", base + ".err")
+            code, wall, cpu = spawn_measured(argv, base + ".out", base + ".err",
+                                             w.get("env") if monitored else None)
         what = f"{w['id'] if monitored else w['group']} ({'monitored' if monitored else 'unmonitored'})"
         if code != 0:
             raise BenchError(f"{what} exited {code}: {' '.join(argv)}\n{tail(base + '.err')}")
@@ -344,6 +368,8 @@ tracepoint:kmem:rss_stat /@call_start[tid] && args->member == 1/
                 raise BenchError(f"{what}: no result line in {base}.out")
             rec["time_s"] = truth[0]["seconds"]
             rec["leaked_bytes"] = truth[0]["leaked_bytes"]
+            if "ns_per_fault" in truth[0]:
+                rec["ns_per_fault"] = truth[0]["ns_per_fault"]
         else:
             try:
                 with open(cpufile) as f:
@@ -835,6 +861,7 @@ def summarize(w, pairs, base_cpu, base_dur):
                    else w.get("script")),
         "target_ratio": w.get("target"),
         "cwatch_options": w["opts"],
+        "cwatch_env": w.get("env", {}),
         "runtime_profiles_attached": profiles,
         "pairs": len(pairs),
         "ratio_median": med(ratios),
@@ -873,6 +900,11 @@ def summarize(w, pairs, base_cpu, base_dur):
     if w["metric"] == "reported":
         leaks = {p[k]["leaked_bytes"] for p in pairs for k in ("raw", "mon")}
         s["leaked_bytes"] = sorted(leaks)
+        if all("ns_per_fault" in p[k] for p in pairs for k in ("raw", "mon")):
+            s["ns_per_fault_unmonitored_median"] = med([p["raw"]["ns_per_fault"] for p in pairs])
+            s["ns_per_fault_monitored_median"] = med([m["ns_per_fault"] for m in mons])
+            s["ns_per_fault_added_median"] = med([p["mon"]["ns_per_fault"] -
+                                                  p["raw"]["ns_per_fault"] for p in pairs])
     else:
         s["unmonitored_user_median_s"] = med([p["raw"]["user_s"] for p in pairs])
         s["unmonitored_sys_median_s"] = med([p["raw"]["sys_s"] for p in pairs])
@@ -925,8 +957,9 @@ def command_lines(b):
 
     out = {}
     for w in b.workloads:
+        env = "".join(f"{k}={v} " for k, v in w.get("env", {}).items())
         out[w["id"]] = {"unmonitored": show(b._argv(w, False, "$TMP/cpu.json")),
-                        "monitored": show(b._argv(w, True, "$TMP/cpu.json"))}
+                        "monitored": env + show(b._argv(w, True, "$TMP/cpu.json"))}
     out["baseline"] = {"monitored": show(b.monitor + ["--", "/bin/true"])}
     return out
 
@@ -982,17 +1015,45 @@ def write_md(path, doc):
              "and are charged to it, while on a shared 2-CPU machine wall time also measures "
              "who else ran. cwatch and bpftrace both follow the wrapper too (a python process): "
              "its `file.open` alerts in cwatch's output come from the wrapper, not the host.")
-    L.append("- Why the host loops miss 1.10x: they are page-fault bound (the `hostleak` "
-             "contract keeps 256 KiB a call, `grower` grows a page a call), so most of their "
-             "CPU is system time, and the monitored runs add system time, not user time (see "
-             "the user / sys rows): the cost is the per-fault tracepoints (`kmem:rss_stat`, "
-             "`kmem:mm_page_alloc`) plus the call uprobes, paid in the host's context. A "
-             "run is only about a quarter of a CPU second, so per-process costs (uprobe "
-             "insertion when the runtime is mapped, following the wrapper) weigh in too. "
-             "bpftrace's track.bt, which keeps less, costs more. What would close it: a "
-             "cheaper rss_stat path (return before any map work unless a peak step or a "
-             "running call needs it), and longer host runs (`HOST_CALLS`) to split the "
-             "fixed part from the per-call part.")
+    by_id = {w["id"]: w for w in doc["workloads"]}
+    host_split = []
+    for host in ("wasmer_host", "wasmtime_host"):
+        full, none = by_id.get(host), by_id.get(f"{host} --runtime none")
+        if full and none:
+            host_split.append(
+                f"{host}: {fmt_x(full['ratio_median'])} with its profile's uprobes, "
+                f"{fmt_x(none['ratio_median'])} with tracepoints alone (`--runtime none`), so "
+                f"the uprobes cost about "
+                f"{(full['monitored_median_s'] - none['monitored_median_s']) / (HOST_CALLS * HOST_INSTANCES) * 1e6:.1f}"
+                f" us a call ({HOST_INSTANCES} instances x {HOST_CALLS} calls a run)")
+    fb = by_id.get("faultbench")
+    fbc = by_id.get("faultbench CWATCH_RSS_STAT=classic")
+    fault_note = ""
+    if fb and "ns_per_fault_added_median" in fb:
+        fault_note = (f" A page fault costs a watched process {fb['ns_per_fault_added_median']:.0f} ns "
+                      f"more (faultbench, of {fb['ns_per_fault_unmonitored_median']:.0f} ns")
+        if fbc and "ns_per_fault_added_median" in fbc:
+            fault_note += (f"; {fbc['ns_per_fault_added_median']:.0f} ns with the classic "
+                           "`kmem:rss_stat` tracepoint, which sums the counter under the kernel's "
+                           "lock for every process")
+        fault_note += ")."
+    L.append("- Why the host loops miss 1.10x: the fixture's calls are small "
+             f"({HOST_INSTANCES * HOST_CALLS} calls in a fifth of a CPU second, tens of us "
+             "each) and each one enters about two probed functions of the runtime "
+             "(`wasm_func_call` always; the host-function trampoline and the Go host's "
+             "`wasm_memory_data` / `_data_size` reads in hostleak's calls; the memory grow in "
+             "grower's; 6,242 probe entries for 3,000 calls, counted once with "
+             "kernel.bpf_stats_enabled), each an entry and a return uprobe, 5-19 us a trap "
+             "(DESIGN.md). They are "
+             "page-fault bound too (the `hostleak` contract keeps 256 KiB a call, `grower` "
+             "grows a page a call), and the monitored runs add system time, not user time "
+             "(the user / sys rows). "
+             + ("; ".join(host_split) + "." if host_split else "")
+             + fault_note +
+             " Against a contract call of a millisecond the same traps are 10% or less. What "
+             "would close it on calls this small: learning each instance's linear memory once "
+             "(the memory probes are the host's own reads, every call) and detaching those "
+             "probes until a new instance or a grow needs them.")
     L.append("- The Go chaincode (`gochain`, healthy) does about 50 us of work an invoke, "
              f"{GOCHAIN_RATE} invokes a second; each invoke starts and ends a goroutine and "
              "allocates and frees a C string through cgo. cwatch's Go probes cost six uprobe "
@@ -1012,18 +1073,18 @@ def write_md(path, doc):
              ("; ".join(f"`{x}`" for x in why[:6]) if why else "none named") + ".")
     L.append("- `--heap` ranks sites by first-touch page faults (`kmem:rss_stat`), not by "
              "allocations: mallocbench's leaked blocks become resident inside glibc's malloc "
-             "(writing chunk headers), and Debian's glibc has no frame pointers, so the walk "
-             "stops at the libc frame and the leaking caller (`work`) is not in the stack; the "
-             "top site is then an anonymous `libc.so.6+0x...` frame. A DWARF (.eh_frame) "
-             "unwinder for user stacks (issue 5), or a frame-pointer glibc, would close it. "
-             "bpftrace's memleak.bt names `work` because it takes the stack in malloc's "
-             "uretprobe, where the walk starts at the caller, at a cost of two to three uprobe "
-             "traps per malloc/free pair (the ratio above).")
-    L.append("- Collector CPU: with `--json` each mmap record becomes a JSON line written out, "
-             "which costs microseconds a record; the processing itself (table mode) is "
-             "about 0.1 us a record with the fixed cost included. What would close the JSON "
-             "figure: fold mmap records into per-target counters and print them per interval "
-             "(as the table does), or a cheaper formatter.")
+             "(writing chunk headers), and Debian's glibc has no frame pointers, so a "
+             "frame-pointer walk stops at the libc frame. `--heap` unwinds a copy of the stack "
+             "with DWARF CFI by default (issue 5), which gets through glibc to the leaking "
+             "caller (`work`). bpftrace's memleak.bt names `work` because it takes the stack in "
+             "malloc's uretprobe, at a cost of two to three uprobe traps per malloc/free pair "
+             "(the ratio above).")
+    L.append("- Collector CPU: with `--json` every mmap record becomes a JSON line (about 180 "
+             "bytes) written to a file, so the figure is the formatting and the kernel's write "
+             "path, about half a microsecond a line; the processing itself (table mode, "
+             "records counted and aggregated) is the 0.1 us target. What would close the JSON "
+             "figure: fold mmap records into per-target counters and print them per interval, "
+             "as the table does.")
     L.append("- Events lost at the producers' max rate: two producer threads saturate both "
              "CPUs, so the collector is starved; with --json the collector is slowest and the "
              "1 MiB ring overflows first. A larger `--ringbuf`, or summarizing mmap records "
@@ -1043,8 +1104,10 @@ def write_md(path, doc):
                      "(`bpftrace SCRIPT -c CMD`); its CPU is in the \"monitor CPU\" rows; "
                      "\"events lost\" counts bpftrace's `Lost N events` messages.")
         else:
+            env = " ".join(f"{k}={v}" for k, v in s.get("cwatch_env", {}).items())
             L.append(f"Time compared: {unit}. cwatch options: "
-                     f"{'`' + ' '.join(s['cwatch_options']) + '`' if s['cwatch_options'] else 'default mode'}; "
+                     f"{'`' + ' '.join(s['cwatch_options']) + '`' if s['cwatch_options'] else 'default mode'}"
+                     f"{f', environment `{env}`' if env else ''}; "
                      "runtime profiles cwatch attached (uprobes): "
                      + (", ".join(f"{k} in {v} of {s['pairs']} runs" for k, v in s["runtime_profiles_attached"].items())
                         or "none, tracepoints only") + ".")
@@ -1084,7 +1147,12 @@ def write_md(path, doc):
             L.append(f"| seconds watched (summary duration_s), median | {s['cwatch_duration_median_s']:.3f} s |")
         else:
             L.append(f"| bpftrace wall time, median (start-up and LLVM compile included) | {s['cwatch_duration_median_s']:.3f} s |")
-        if "leaked_bytes" in s:
+        if "ns_per_fault_added_median" in s:
+            L.append(f"| ns a fault (the workload's own figure), median, unmonitored / monitored | "
+                     f"{s['ns_per_fault_unmonitored_median']:.0f} / {s['ns_per_fault_monitored_median']:.0f} ns |")
+            L.append(f"| ns cwatch adds to a fault (per-pair difference), median | "
+                     f"**{s['ns_per_fault_added_median']:.0f} ns** |")
+        if "leaked_bytes" in s and "ns_per_fault_added_median" not in s:
             L.append(f"| leaked_bytes reported (every run) | {', '.join(str(x) for x in s['leaked_bytes'])} |")
         L.append("")
     b = doc["baseline"]
