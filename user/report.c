@@ -30,6 +30,8 @@ struct report {
 	int nlog;
 	time_t wall_sec;		/* wall(): the second last formatted */
 	char wall_text[24];
+	char *lines;			/* JSON lines not written yet (obj_emit) */
+	size_t nlines, caplines;
 };
 
 static const char *const reason_name[] = {
@@ -312,6 +314,8 @@ void report__free(struct report *r)
 {
 	if (!r)
 		return;
+	report__flush(r);
+	free(r->lines);
 	json__free(&r->j);
 	free(r);
 }
@@ -361,16 +365,71 @@ static void obj_begin(struct report *r, const char *type, __u64 ts)
 	json__f64(&r->j, "t", rel(r, ts), 3);
 }
 
+/*
+ * JSON lines wait in r->lines until report__flush (once a collector round),
+ * which writes them whole: a write never ends inside a line, so another
+ * writer on the same pipe (a launched target printing to the terminal or
+ * pipe cwatch prints to) can only land between lines, as when every line was
+ * written by itself. Up to PIPE_BUF (4096) bytes a write, so a pipe takes
+ * each write at once.
+ */
+#define LINES_WRITE 4096
+#define LINES_HIGH (256 << 10)	/* flush before the buffer grows past this */
+
 static void obj_emit(struct report *r)
 {
+	size_t n;
+	char *b;
+
 	json__end(&r->j);
-	fwrite_unlocked(json__text(&r->j), 1, json__len(&r->j), r->o.out);
+	n = json__len(&r->j);
+	if (r->nlines + n > r->caplines) {
+		size_t cap = r->caplines ? r->caplines : 16384;
+
+		while (cap < r->nlines + n)
+			cap *= 2;
+		b = realloc(r->lines, cap);
+		if (!b) {	/* out of memory: this line goes out by itself */
+			report__flush(r);
+			fwrite(json__text(&r->j), 1, n, r->o.out);
+			fflush(r->o.out);
+			return;
+		}
+		r->lines = b;
+		r->caplines = cap;
+	}
+	memcpy(r->lines + r->nlines, json__text(&r->j), n);
+	r->nlines += n;
+	if (r->nlines >= LINES_HIGH)
+		report__flush(r);
 }
 
 void report__flush(struct report *r)
 {
-	if (r)
+	size_t at = 0;
+
+	if (!r)
+		return;
+	while (at < r->nlines) {
+		size_t end = at, cut;
+
+		/* as many whole lines as fit in one write; a longer line alone */
+		while (end < r->nlines) {
+			const char *nl = memchr(r->lines + end, '\n', r->nlines - end);
+
+			cut = nl ? (size_t)(nl - r->lines) + 1 : r->nlines;
+			if (end > at && cut - at > LINES_WRITE)
+				break;
+			end = cut;
+			if (end - at >= LINES_WRITE)
+				break;
+		}
+		fwrite(r->lines + at, 1, end - at, r->o.out);
 		fflush(r->o.out);
+		at = end;
+	}
+	r->nlines = 0;
+	fflush(r->o.out);
 }
 
 static void peak_json(struct report *r, const char *name, const char *tname,
@@ -1014,6 +1073,7 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 		json__u64(&r->j, "verdicts", r->detect ? detect__evicted(r->detect, DETECT_NR) : 0);
 		json__close(&r->j, '}');
 		obj_emit(r);
+		report__flush(r);
 		return;
 	}
 	fprintf(r->o.out, "\ncwatch summary after %.1fs: %zu target%s, %llu records, "

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """cwatch run against the memthreads fixture: figures vs the fixture's own /proc."""
 
+import json
 import os
 import signal
 import time
@@ -157,3 +158,27 @@ def test_comm_finds_running_process(env):
     t = cw.target(objs, ready["pid"])
     assert t["reason"] == "comm" and t["state"] == "exited", t
     check_truth(t, truth, 2)
+
+
+def test_json_lines_stay_whole_beside_the_targets_output(env):
+    """cwatch's lines and its target's share one pipe: neither may cut into the other."""
+    util.need_root()
+    mi = cw.fixture(env, "manyinstances")
+    # the target's lines come ten at a time over the two seconds cwatch prints mmap lines
+    script = (f"{mi} --mmaps-per-sec 20000 --threads 1 --seconds 2 >/dev/null & sleep 0.2; "
+              "i=0; while [ $i -lt 3000 ]; do echo \"{\\\"child\\\":$i}\"; i=$((i+1)); "
+              "[ $((i % 10)) = 0 ] && sleep 0.005; done; wait")
+    res = cw.run(env, ["run", "--json", "--", "sh", "-c", script], timeout=60)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    objs = []
+    for line in lines:
+        try:
+            objs.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"a line cut into by another: {line[:300]}") from None
+    assert sorted(o["child"] for o in objs if "child" in o) == list(range(3000))
+    mmaps = cw.of_type(objs, "mmap")
+    # manyinstances maps and unmaps 1 MiB 20,000 times a second: thousands of lines
+    assert len(mmaps) > 10000, len(mmaps)
+    assert cw.summary(objs)["events_lost"] == 0
