@@ -118,8 +118,14 @@ def test_demo_profile_names_the_leaking_contract(env):
     cw.near("auction retained per call", inst["auction"]["retained_median_bytes"], per_call, 0.05)
     cw.near("auction held vs leaked", inst["auction"]["charged_bytes"], truth["leaked_bytes"], 0.05)
     for name in ("token", "escrow"):
-        assert inst[name]["retained_median_bytes"] == 0, inst[name]
-        assert abs(inst[name]["charged_bytes"]) < MIB, inst[name]
+        # The instances run on threads at once and share the process's RSS
+        # counters: a page auction faults in between escrow's fault and its
+        # accounting lands on escrow (README, HELD). Measured on this machine,
+        # either rss_stat path: up to 2.7 MiB of auction's 40 MiB held, and in
+        # about one run in eight a median of 1-4 pages a call (auction: 64).
+        assert inst[name]["retained_median_bytes"] <= 4 * 4096 < per_call // 8, inst[name]
+        assert abs(inst[name]["charged_bytes"]) < max(MIB, truth["leaked_bytes"] // 10), \
+            (inst[name], truth["leaked_bytes"])
 
 
 def test_runtime_none_means_no_instances(env):
