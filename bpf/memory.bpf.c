@@ -100,6 +100,12 @@ static __noinline int pcpu_learn(void)
 	return 0;
 }
 
+/* The BTF tracepoint's id of an mm: a hash of its address, as the kernel's is. */
+static __always_inline __u32 mm_hash(struct mm_struct *mm)
+{
+	return (__u32)(((as_number(mm) >> 6) * 0x9E3779B97F4A7C15ULL) >> 32);
+}
+
 static __always_inline long rss_sum(struct mm_struct *mm, int member)
 {
 	struct percpu_counter *pc;
@@ -145,6 +151,8 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 		s = cw_target(tgid);
 		if (!s)
 			return 0;
+		if (mm)
+			mm_id = mm_hash(mm);
 		if (s->mm_id != mm_id) {
 			/* first event of this mm (attach, fork, exec) */
 			s->mm_id = mm_id;
@@ -152,8 +160,12 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 				cw_drop(CW_EV_PEAK, CW_DROP_MAP);
 		}
 	} else {
-		__u32 *owner = bpf_map_lookup_elem(&cw_mm, &mm_id);
+		__u32 *owner;
 		__u32 otgid;
+
+		if (mm)
+			mm_id = mm_hash(mm);
+		owner = bpf_map_lookup_elem(&cw_mm, &mm_id);
 
 		if (!owner)
 			return 0;
@@ -210,14 +222,12 @@ int tp_rss_stat(struct trace_event_raw_rss_stat *ctx)
  * delta into the count at that instant can make one reading off by its batch
  * (32 pages here); the next event reads right. On these machines a fault of
  * a watched process costs 75-120 ns less this way (README, How it works).
- * The mm's id is a hash of its address, as the kernel's is.
  */
 SEC("tp_btf/rss_stat")
 int BPF_PROG(tp_rss_stat_btf, struct mm_struct *mm, int member)
 {
-	__u32 mm_id = (__u32)(((as_number(mm) >> 6) * 0x9E3779B97F4A7C15ULL) >> 32);
-
-	return rss_update(ctx, mm_id, member, 0, bpf_get_current_task_btf()->mm == mm, mm);
+	/* the mm's id (mm_hash) is worked out only for a target's events */
+	return rss_update(ctx, 0, member, 0, bpf_get_current_task_btf()->mm == mm, mm);
 }
 
 /* Pages allocated while a target's thread runs (kmem:mm_page_alloc). */

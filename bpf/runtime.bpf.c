@@ -298,6 +298,9 @@ static __always_inline void frames_unwind(struct cw_thread *t, __u64 sp, bool de
 		f = &t->f[(d - 1) & (CW_CALL_DEPTH - 1)];
 		if (!f->sp || f->sp > sp || (f->sp == sp && !dead_at_sp))
 			return;
+		/* a compile that never returned must not keep memory.wx quiet */
+		if (f->role == CW_ROLE_MODULE_NEW && t->compiling)
+			t->compiling--;
 		t->inst = f->prev_inst;
 		t->depth = d - 1;
 	}
