@@ -208,6 +208,11 @@ struct cw_thread {
 	__u64 inst;		/* instance running on this thread now, 0 = none */
 	__s64 charged;		/* bytes charged to instances on this thread, running total */
 	__u64 pages;		/* pages allocated on this thread, running total */
+	/* not yet added to instance inst's stats (cw_inst_flush): */
+	__s64 pend_charged;	/* bytes charged */
+	__s64 pend_hi;		/* the highest pend_charged reached */
+	__u64 pend_hi_ts;	/* when */
+	__u64 pend_pages;	/* pages allocated */
 	__u64 code_seq;		/* modules created on this thread */
 	__u64 calls;		/* calls this thread has made into instances */
 	__u32 compiling;	/* inside a module_new frame: W+X is the JIT at work */
@@ -345,6 +350,58 @@ static __always_inline void cw_peak_raise(struct cw_peak *p, __u64 v, __u64 now)
 			return;
 		}
 	}
+}
+
+/*
+ * A thread's charges wait on the thread, not on its instance, until they
+ * pass these, or the thread leaves the instance (a call returns, another
+ * starts on top): the per-fault programs then cost a thread lookup, not an
+ * instance lookup and atomics too. The instance's figures are behind by at
+ * most these per thread while a call runs, and exact once it returns.
+ */
+#define CW_PEND_BYTES (256 << 10)
+#define CW_PEND_PAGES 64
+
+/*
+ * Add thread @t's pending charges to instance t->inst (@st: its stats if the
+ * caller has them, else NULL). The instance's charged peak is its charge
+ * before them plus the highest point they reached.
+ */
+static __always_inline void cw_inst_flush(struct cw_thread *t, __u32 tgid,
+					  struct cw_inst_stats *st)
+{
+	__s64 c = t->pend_charged, hi = t->pend_hi, before;
+	__u64 pages = t->pend_pages;
+
+	t->pend_charged = 0;
+	t->pend_hi = 0;
+	t->pend_pages = 0;
+	if (!t->inst || (!c && !hi && !pages))
+		return;
+	if (!st) {
+		struct cw_inst_key k = { .tgid = tgid, .key = t->inst };
+
+		st = bpf_map_lookup_elem(&cw_instances, &k);
+		if (!st)
+			return;
+	}
+	if (pages)
+		__sync_fetch_and_add(&st->page_allocs, pages);
+	before = __sync_fetch_and_add(&st->charged, c);
+	if (before + hi > 0)
+		cw_peak_raise(&st->charged_peak, before + hi, t->pend_hi_ts);
+}
+
+/* The thread of target @s running an instance now, or NULL. */
+static __always_inline struct cw_thread *cw_inst_thread(struct cw_stats *s)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cw_thread *t;
+
+	if (!(s->flags & CW_F_PROFILE))
+		return NULL;
+	t = bpf_map_lookup_elem(&cw_threads, &tid);
+	return t && t->inst ? t : NULL;
 }
 
 /* The live target entry of @tgid, or NULL if it is not a (live) target. */

@@ -301,6 +301,8 @@ static __always_inline void frames_unwind(struct cw_thread *t, __u64 sp, bool de
 		/* a compile that never returned must not keep memory.wx quiet */
 		if (f->role == CW_ROLE_MODULE_NEW && t->compiling)
 			t->compiling--;
+		if (t->inst != f->prev_inst)
+			cw_inst_flush(t, t->tgid, NULL);
 		t->inst = f->prev_inst;
 		t->depth = d - 1;
 	}
@@ -369,6 +371,8 @@ static __always_inline void call_end(struct cw_thread *t, struct cw_frame *f, __
 	struct cw_ev_call *e;
 	__u64 ns = now - f->ts;
 
+	if (t->inst != f->prev_inst)
+		cw_inst_flush(t, tgid, t->inst == f->val[0] ? st : NULL);
 	t->inst = f->prev_inst;
 	if (st) {
 		__sync_fetch_and_add(&st->calls, 1);
@@ -451,6 +455,8 @@ int up_entry(struct pt_regs *ctx)
 	case CW_ROLE_CALL_ENTER:
 		if (!frame_push(t, idx, CW_ROLE_CALL, now, v, usp))
 			return 0;
+		if (t->inst != v[0])
+			cw_inst_flush(t, tgid, NULL);
 		t->inst = v[0];
 		t->calls++;
 		break;

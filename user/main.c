@@ -1132,6 +1132,7 @@ static void snapshot(struct collector *c, __u64 now)
 	r.h.type = CW_REC_STATS;
 	r.h.size = sizeof(r);
 	r.h.ts = now;
+	probes__clock_sync(c->probes);
 	r.lost = probes__lost(c->probes);
 	deliver(c, &r, sizeof(r));	/* tgid 0: the loss count alone */
 	while (probes__next(c->probes, &key, first, &r.stats)) {

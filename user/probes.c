@@ -215,6 +215,8 @@ struct probes *probes__load(const struct probes_opts *o)
 		goto free_p;
 	}
 	skip_absent_tracepoints(p->skel->obj, tfs);
+	bpf_program__set_autoload(p->skel->progs.cw_clock_sample,
+				  libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) == 1);
 	p->skel->rodata->cfg_rss_cpus = rss_stat_cpus(btf, p->ncpu);
 	bpf_program__set_autoload(p->skel->progs.tp_rss_stat, !p->skel->rodata->cfg_rss_cpus);
 	bpf_program__set_autoload(p->skel->progs.tp_rss_stat_btf, !!p->skel->rodata->cfg_rss_cpus);
@@ -240,6 +242,7 @@ struct probes *probes__load(const struct probes_opts *o)
 		       util_verbosity < UTIL_DEBUG ? " (run with -v for the verifier log)" : "");
 		goto destroy;
 	}
+	probes__clock_sync(p);
 	return p;
 
 destroy:
@@ -248,6 +251,87 @@ free_p:
 	free(p);
 	errno = err;
 	return NULL;
+}
+
+/* One reading of jiffies and CLOCK_MONOTONIC together (cw_clock_sample). */
+static int clock_sample(struct probes *p, __u64 *jiffies, __u64 *ns)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	int fd = bpf_program__fd(p->skel->progs.cw_clock_sample);
+
+	if (fd < 0)
+		return -ENOENT;	/* no syscall programs (before Linux 5.14) */
+	if (bpf_prog_test_run_opts(fd, &run))
+		return -errno;
+	*jiffies = p->skel->bss->cw_cal_jiffies;
+	*ns = p->skel->bss->cw_cal_ns;
+	return 0;
+}
+
+/*
+ * The tick's length: the time between two jiffy edges, twice, snapped to a
+ * kernel's usual HZ. 0 when the edges do not agree or the sample cannot run.
+ */
+static __u64 tick_length(struct probes *p, __u64 *edge_j, __u64 *edge_ns)
+{
+	static const __u64 hz[] = { 100, 250, 300, 1000 };
+	__u64 j0, t0, j, t, last_j = 0, last_t = 0, len[2] = {};
+	int edges = 0;
+
+	if (clock_sample(p, &j0, &t0))
+		return 0;
+	while (edges < 3) {
+		if (clock_sample(p, &j, &t) || t - t0 > 100000000ULL)
+			return 0;	/* no tick in 100 ms: a tickless CPU */
+		if (j == j0)
+			continue;
+		if (j != j0 + 1 && edges)
+			return 0;	/* a tick was missed: no length to trust */
+		if (edges)
+			len[edges - 1] = t - last_t;
+		last_j = j, last_t = t, j0 = j;
+		edges++;
+	}
+	if (len[0] > len[1] * 11 / 10 || len[1] > len[0] * 11 / 10)
+		return 0;
+	*edge_j = last_j;
+	*edge_ns = last_t;
+	for (size_t i = 0; i < sizeof(hz) / sizeof(hz[0]); i++) {
+		__u64 want = 1000000000ULL / hz[i];
+
+		if (len[1] > want * 9 / 10 && len[1] < want * 11 / 10)
+			return want;
+	}
+	return 0;
+}
+
+void probes__clock_sync(struct probes *p)
+{
+	struct cwatch_bpf__bss *bss = p->skel->bss;
+	__u64 j, t, base;
+	__s64 off;
+
+	if (!bss->cw_jiffy_ns) {
+		__u64 ns = tick_length(p, &j, &t);
+
+		if (!ns)
+			return;	/* the programs keep the exact clock */
+		bss->cw_jiffy_base = t - j * ns;
+		bss->cw_jiffy_ns = ns;
+		cw_debug("tick clock: %llu ns a jiffy", (unsigned long long)ns);
+		return;
+	}
+	/*
+	 * A sample lands inside its jiffy, so its estimate of the base is the
+	 * true one or up to a tick later; outside [base, base + tick) the two
+	 * clocks have drifted apart (NTP slews CLOCK_MONOTONIC): re-anchor.
+	 */
+	if (clock_sample(p, &j, &t))
+		return;
+	base = t - j * bss->cw_jiffy_ns;
+	off = (__s64)(base - bss->cw_jiffy_base);
+	if (off < 0 || (__u64)off >= bss->cw_jiffy_ns)
+		bss->cw_jiffy_base = base;
 }
 
 int probes__attach(struct probes *p)

@@ -110,6 +110,12 @@ int probes__stack(struct probes *p, __s32 id, __u64 *ips);
 
 /* Have the kernel count our programs' run time (for metrics); 0 or -errno. */
 int probes__enable_stats(struct probes *p);
+/*
+ * Calibrate the programs' tick clock (jiffies) against CLOCK_MONOTONIC, or,
+ * once calibrated, keep the two in step; called after loading, then every
+ * interval. Without it the programs use the exact clock.
+ */
+void probes__clock_sync(struct probes *p);
 /* Total run time and count of cwatch's BPF programs (needs kernel.bpf_stats_enabled). */
 void probes__prog_stats(struct probes *p, __u64 *run_ns, __u64 *runs);
 
