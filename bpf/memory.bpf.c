@@ -190,6 +190,8 @@ static __always_inline long rss_sum(struct mm_struct *mm, int member)
 	return sum > 0 ? sum << 12 : 0;
 }
 
+_Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
+
 /*
  * kmem:rss_stat fires whenever an mm's RSS counter changes. @size is the
  * counter's exact sum in bytes, or, with @mm, read here once the mm is known
@@ -197,8 +199,6 @@ static __always_inline long rss_sum(struct mm_struct *mm, int member)
  * is not (reclaim, exit, exec, fork copying pages), the owner is found
  * through cw_mm.
  */
-_Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
-
 static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long size, bool curr,
 				      struct mm_struct *mm)
 {
