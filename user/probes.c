@@ -31,6 +31,7 @@ struct probes {
 	struct cwatch_bpf *skel;
 	int ncpu;
 	int stats_fd;			/* BPF_ENABLE_STATS, held while we want run times */
+	int clock_fails;		/* calibrations of the tick clock that failed */
 	struct bpf_link **links;	/* uprobe attachments */
 	size_t nlinks, caplinks;
 };
@@ -312,10 +313,17 @@ void probes__clock_sync(struct probes *p)
 	__s64 off;
 
 	if (!bss->cw_jiffy_ns) {
-		__u64 ns = tick_length(p, &j, &t);
+		__u64 ns;
 
-		if (!ns)
+		/* each try polls for up to 100 ms: three, then the exact clock for good */
+		if (p->clock_fails >= 3)
+			return;
+		ns = tick_length(p, &j, &t);
+		if (!ns) {
+			if (++p->clock_fails == 3)
+				cw_debug("tick clock: no steady tick; the exact clock stays");
 			return;	/* the programs keep the exact clock */
+		}
 		bss->cw_jiffy_base = t - j * ns;
 		bss->cw_jiffy_ns = ns;
 		cw_debug("tick clock: %llu ns a jiffy", (unsigned long long)ns);
