@@ -315,29 +315,6 @@ static __always_inline void cw_submit(void *rec)
 							     BPF_RB_NO_WAKEUP);
 }
 
-/*
- * The instance running on the current thread of target @s, if the target runs
- * a profiled runtime; *thr gets the thread. Costs one lookup for such targets
- * and nothing for others.
- */
-static __always_inline struct cw_inst_stats *cw_current_inst(struct cw_stats *s, __u32 tgid,
-							     struct cw_thread **thr)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cw_inst_key k = { .tgid = tgid };
-	struct cw_thread *t;
-
-	*thr = NULL;
-	if (!(s->flags & CW_F_PROFILE))
-		return NULL;
-	t = bpf_map_lookup_elem(&cw_threads, &tid);
-	if (!t || !t->inst)
-		return NULL;
-	*thr = t;
-	k.key = t->inst;
-	return bpf_map_lookup_elem(&cw_instances, &k);
-}
-
 static __always_inline void cw_peak_raise(struct cw_peak *p, __u64 v, __u64 now)
 {
 	for (int i = 0; i < 4; i++) {
@@ -392,7 +369,7 @@ static __always_inline void cw_inst_flush(struct cw_thread *t, __u32 tgid,
 		cw_peak_raise(&st->charged_peak, before + hi, t->pend_hi_ts);
 }
 
-/* The thread of target @s running an instance now, or NULL. */
+/* The thread of target @s running an instance now, or NULL: one lookup, for profiled targets only. */
 static __always_inline struct cw_thread *cw_inst_thread(struct cw_stats *s)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -402,6 +379,36 @@ static __always_inline struct cw_thread *cw_inst_thread(struct cw_stats *s)
 		return NULL;
 	t = bpf_map_lookup_elem(&cw_threads, &tid);
 	return t && t->inst ? t : NULL;
+}
+
+/*
+ * The instance running on the current thread of target @s, if the target runs
+ * a profiled runtime; *thr gets the thread. Costs two lookups for such
+ * targets and nothing for others.
+ */
+static __always_inline struct cw_inst_stats *cw_current_inst(struct cw_stats *s, __u32 tgid,
+							     struct cw_thread **thr)
+{
+	struct cw_thread *t = cw_inst_thread(s);
+	struct cw_inst_key k = { .tgid = tgid };
+
+	*thr = t;
+	if (!t)
+		return NULL;
+	k.key = t->inst;
+	return bpf_map_lookup_elem(&cw_instances, &k);
+}
+
+/*
+ * Thread @t now runs instance @inst (0: none): what waited on it goes to the
+ * instance it leaves (@st: that one's stats if the caller has them).
+ */
+static __always_inline void cw_inst_enter(struct cw_thread *t, __u32 tgid, __u64 inst,
+					  struct cw_inst_stats *st)
+{
+	if (t->inst != inst)
+		cw_inst_flush(t, tgid, st);
+	t->inst = inst;
 }
 
 /* The live target entry of @tgid, or NULL if it is not a (live) target. */

@@ -203,8 +203,9 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 				      struct mm_struct *mm)
 {
 	__u32 tgid = cw_current_tgid();
-	__u64 now = tick_clock();
+	int m = member & (CW_RSS_NR - 1);	/* bounded for the verifier */
 	struct cw_stats *s;
+	__u64 now;
 
 	if (member < 0 || member >= CW_RSS_NR)
 		return 0;
@@ -241,10 +242,12 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 	}
 	if (mm)
 		size = rss_sum(mm, member);
+	/* a target's event: the clock is read only now */
+	now = tick_clock();
 	if (curr && member != CW_RSS_SWAP) {
 		/* the thread's net resident change is charged to its instance */
 		struct cw_thread *t = cw_inst_thread(s);
-		__s64 d = (size > 0 ? size : 0) - (__s64)s->rss[member & (CW_RSS_NR - 1)];
+		__s64 d = (size > 0 ? size : 0) - (__s64)s->rss[m];
 
 		if (cfg_heap_sample && member == CW_RSS_ANON)
 			heap_sample(ctx, tgid, t ? t->inst : 0, d);
@@ -259,7 +262,7 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 				cw_inst_flush(t, tgid, NULL);
 		}
 	}
-	s->rss[member & (CW_RSS_NR - 1)] = size > 0 ? size : 0;
+	s->rss[m] = size > 0 ? size : 0;
 	cw_rss_peaks(s, now);
 	rss_peak_event(s, tgid);
 	return 0;

@@ -301,9 +301,7 @@ static __always_inline void frames_unwind(struct cw_thread *t, __u64 sp, bool de
 		/* a compile that never returned must not keep memory.wx quiet */
 		if (f->role == CW_ROLE_MODULE_NEW && t->compiling)
 			t->compiling--;
-		if (t->inst != f->prev_inst)
-			cw_inst_flush(t, t->tgid, NULL);
-		t->inst = f->prev_inst;
+		cw_inst_enter(t, t->tgid, f->prev_inst, NULL);
 		t->depth = d - 1;
 	}
 }
@@ -371,9 +369,7 @@ static __always_inline void call_end(struct cw_thread *t, struct cw_frame *f, __
 	struct cw_ev_call *e;
 	__u64 ns = now - f->ts;
 
-	if (t->inst != f->prev_inst)
-		cw_inst_flush(t, tgid, t->inst == f->val[0] ? st : NULL);
-	t->inst = f->prev_inst;
+	cw_inst_enter(t, tgid, f->prev_inst, t->inst == f->val[0] ? st : NULL);
 	if (st) {
 		__sync_fetch_and_add(&st->calls, 1);
 		__sync_fetch_and_add(&st->call_ns, ns);
@@ -455,9 +451,7 @@ int up_entry(struct pt_regs *ctx)
 	case CW_ROLE_CALL_ENTER:
 		if (!frame_push(t, idx, CW_ROLE_CALL, now, v, usp))
 			return 0;
-		if (t->inst != v[0])
-			cw_inst_flush(t, tgid, NULL);
-		t->inst = v[0];
+		cw_inst_enter(t, tgid, v[0], NULL);
 		t->calls++;
 		break;
 	case CW_ROLE_CALL_EXIT:

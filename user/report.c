@@ -4,6 +4,7 @@
  * per interval, one per lifecycle event, and a summary; field names are
  * documented in README.md and never renamed.
  */
+#define _GNU_SOURCE	/* memrchr */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -30,8 +31,7 @@ struct report {
 	int nlog;
 	time_t wall_sec;		/* wall(): the second last formatted */
 	char wall_text[24];
-	char *lines;			/* JSON lines not written yet (obj_emit) */
-	size_t nlines, caplines;
+	struct util_sbuf lines;		/* JSON lines not written yet (obj_emit) */
 };
 
 static const char *const reason_name[] = {
@@ -315,7 +315,7 @@ void report__free(struct report *r)
 	if (!r)
 		return;
 	report__flush(r);
-	free(r->lines);
+	util__sbuf_free(&r->lines);
 	json__free(&r->j);
 	free(r);
 }
@@ -378,57 +378,42 @@ static void obj_begin(struct report *r, const char *type, __u64 ts)
 
 static void obj_emit(struct report *r)
 {
-	size_t n;
-	char *b;
-
 	json__end(&r->j);
-	n = json__len(&r->j);
-	if (r->nlines + n > r->caplines) {
-		size_t cap = r->caplines ? r->caplines : 16384;
-
-		while (cap < r->nlines + n)
-			cap *= 2;
-		b = realloc(r->lines, cap);
-		if (!b) {	/* out of memory: this line goes out by itself */
-			report__flush(r);
-			fwrite(json__text(&r->j), 1, n, r->o.out);
-			fflush(r->o.out);
-			return;
-		}
-		r->lines = b;
-		r->caplines = cap;
+	util__sbuf_append(&r->lines, json__text(&r->j), json__len(&r->j));
+	if (r->lines.oom) {	/* out of memory: what waits, then this line, by themselves */
+		r->lines.oom = 0;
+		report__flush(r);
+		fwrite(json__text(&r->j), 1, json__len(&r->j), r->o.out);
+		fflush(r->o.out);
+		return;
 	}
-	memcpy(r->lines + r->nlines, json__text(&r->j), n);
-	r->nlines += n;
-	if (r->nlines >= LINES_HIGH)
+	if (r->lines.len >= LINES_HIGH)
 		report__flush(r);
 }
 
 void report__flush(struct report *r)
 {
-	size_t at = 0;
+	const char *buf;
+	size_t at = 0, len;
 
 	if (!r)
 		return;
-	while (at < r->nlines) {
-		size_t end = at, cut;
-
+	buf = r->lines.buf;
+	len = r->lines.len;
+	while (at < len) {
 		/* as many whole lines as fit in one write; a longer line alone */
-		while (end < r->nlines) {
-			const char *nl = memchr(r->lines + end, '\n', r->nlines - end);
+		size_t lim = len - at < LINES_WRITE ? len - at : LINES_WRITE;
+		const char *nl = memrchr(buf + at, '\n', lim);
+		size_t end;
 
-			cut = nl ? (size_t)(nl - r->lines) + 1 : r->nlines;
-			if (end > at && cut - at > LINES_WRITE)
-				break;
-			end = cut;
-			if (end - at >= LINES_WRITE)
-				break;
-		}
-		fwrite(r->lines + at, 1, end - at, r->o.out);
+		if (!nl)
+			nl = memchr(buf + at, '\n', len - at);
+		end = nl ? (size_t)(nl - buf) + 1 : len;
+		fwrite(buf + at, 1, end - at, r->o.out);
 		fflush(r->o.out);
 		at = end;
 	}
-	r->nlines = 0;
+	r->lines.len = 0;
 	fflush(r->o.out);
 }
 

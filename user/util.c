@@ -164,6 +164,28 @@ const char *util__fmt_bytes_long(__u64 bytes, char *buf, size_t len)
 	return buf;
 }
 
+/* Room for @more bytes and a NUL after b->len; 0, or -1 (b->oom set). */
+static int sbuf_reserve(struct util_sbuf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *nb;
+
+	if (b->oom)
+		return -1;
+	if (b->buf && b->len + more < b->cap)
+		return 0;
+	while (cap <= b->len + more)
+		cap *= 2;
+	nb = realloc(b->buf, cap);
+	if (!nb) {
+		b->oom = 1;
+		return -1;
+	}
+	b->buf = nb;
+	b->cap = cap;
+	return 0;
+}
+
 void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -185,19 +207,18 @@ void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *nb;
-
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		nb = realloc(b->buf, cap);
-		if (!nb) {
-			b->oom = 1;
+		if (sbuf_reserve(b, (size_t)n))
 			return;
-		}
-		b->buf = nb;
-		b->cap = cap;
 	}
+}
+
+void util__sbuf_append(struct util_sbuf *b, const void *data, size_t n)
+{
+	if (sbuf_reserve(b, n))
+		return;
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
 }
 
 void util__sbuf_free(struct util_sbuf *b)

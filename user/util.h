@@ -30,7 +30,10 @@ void util__log(enum util_level level, const char *fmt, ...) __attribute__((forma
 extern __u64 util_errors;
 extern __u64 util_last_error;
 
-/* A growable string: append with util__sbuf_printf; buf is NUL-terminated (or NULL). */
+/*
+ * A growable string: append with util__sbuf_printf or util__sbuf_append; buf
+ * is NUL-terminated (or NULL). oom: an allocation failed, nothing more is added.
+ */
 struct util_sbuf {
 	char *buf;
 	size_t len, cap;
@@ -38,6 +41,7 @@ struct util_sbuf {
 };
 
 void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void util__sbuf_append(struct util_sbuf *b, const void *data, size_t n);
 void util__sbuf_free(struct util_sbuf *b);
 
 /* Parse all of @s as a decimal unsigned integer in [min, max]; 0 or -EINVAL/-ERANGE. */

@@ -62,3 +62,22 @@ TEST(util_fmt_bytes_fits_columns)
 	ASSERT_TRUE(strlen(util__fmt_bytes(~0ULL, buf, sizeof(buf))) <= 6);
 	ASSERT_STREQ(util__fmt_bytes_long(52ULL << 20, buf, sizeof(buf)), "52.0 MiB");
 }
+
+TEST(util_sbuf_appends_and_prints_into_one_string)
+{
+	struct util_sbuf b = {};
+	char big[10000];
+
+	memset(big, 'x', sizeof(big));
+	util__sbuf_append(&b, "ab", 2);
+	util__sbuf_printf(&b, "%d", 42);
+	util__sbuf_append(&b, big, sizeof(big));	/* past the first 4096 bytes */
+	util__sbuf_append(&b, "", 0);
+	ASSERT_EQ(b.oom, 0);
+	ASSERT_EQ(b.len, 4 + sizeof(big));
+	ASSERT_EQ(strncmp(b.buf, "ab42xxx", 7), 0);
+	ASSERT_EQ(b.buf[b.len - 1], 'x');
+	ASSERT_EQ(b.buf[b.len], '\0');
+	util__sbuf_free(&b);
+	ASSERT_EQ(b.len, 0);
+}
