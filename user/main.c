@@ -142,6 +142,9 @@ static const char usage_run[] =
 	"  -d, --duration=SECONDS  stop after SECONDS (default: when all targets are gone,\n"
 	"                          or never with --comm/--exe/--cgroup)\n"
 	"  -j, --json              JSON lines instead of the table\n"
+	"      --mmap-lines=N      print at most N mmap lines a second per target\n"
+	"                          (default 1000, 0: all); the rest are counted in an\n"
+	"                          mmap_folded line\n"
 	"  -v, --verbose           debug messages, libbpf's included\n"
 	"\n"
 	"Tuning:\n"
@@ -185,6 +188,7 @@ struct run_opts {
 	const char *record_path;	/* --record */
 	__u64 record_max;		/* --record-max, bytes; 0 = no rotation */
 	__u32 keep_gone;		/* --keep-gone */
+	__u32 mmap_lines;		/* --mmap-lines */
 };
 
 /* The kernel's site maps: where heap grows (--heap), threads, goroutines and cgo allocations start. */
@@ -1437,6 +1441,21 @@ static void add_matched(pid_t pid, __u32 why, void *ctx)
 }
 
 /* Parse `cwatch run` options into @o; 0, or 2 after printing a usage error. */
+#define MMAP_LINES_DEFAULT 1000
+
+/* --mmap-lines=N: 0 (all) to a million. */
+static int parse_mmap_lines(const char *arg, __u32 *out)
+{
+	__u64 v;
+
+	if (util__parse_u64(arg, 0, 1000000, &v)) {
+		cw_err("--mmap-lines: '%s' is not a number from 0 to 1000000", arg);
+		return -1;
+	}
+	*out = (__u32)v;
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -1469,6 +1488,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 		{ "record-max", required_argument, NULL, 'm' },
 		{ "cgroup", required_argument, NULL, 'C' },
 		{ "keep-gone", required_argument, NULL, 'K' },
+		{ "mmap-lines", required_argument, NULL, 'Y' },
 		{},
 	};
 	__u64 v;
@@ -1482,6 +1502,7 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 	o->keep_gone = MODEL_KEEP_GONE;
 	o->probe.ringbuf_bytes = 1 << 20;
 	o->probe.mmap_min = 1 << 20;
+	o->mmap_lines = MMAP_LINES_DEFAULT;
 	o->probe.peak_step = 1 << 20;
 	optind = 1;
 	opterr = 0;
@@ -1564,6 +1585,10 @@ static int parse_run(int argc, char **argv, struct run_opts *o)
 				cw_err("--mmap-min: '%s' is not a byte count", optarg);
 				return 2;
 			}
+			break;
+		case 'Y':
+			if (parse_mmap_lines(optarg, &o->mmap_lines))
+				return 2;
 			break;
 		case 'S':
 			if (util__parse_bytes(optarg, &o->probe.peak_step) || !o->probe.peak_step) {
@@ -1894,6 +1919,7 @@ static int cmd_run(int argc, char **argv)
 			c.model->grace_ns = o.metrics.grace_ns;
 	}
 	ro.json = o.json;
+	ro.mmap_lines = o.mmap_lines;
 	ro.redraw = !o.json && isatty(STDOUT_FILENO);
 	ro.start_ts = mono_ns();
 	ro.wall_offset = wall_offset_ns();
@@ -2201,6 +2227,8 @@ static const char usage_replay[] =
 	"      --from=SECONDS      print only what happened from SECONDS after the start\n"
 	"      --to=SECONDS        ... and up to SECONDS after the start\n"
 	"      --instance=N        print only instance N's records and verdicts\n"
+	"      --mmap-lines=N      with --json, print at most N mmap lines a second per\n"
+	"                          target (default 1000, 0: all), as the live run\n"
 	"  -h, --help              print this help\n"
 	"\n"
 	"The output is what the live run printed (the summary covers everything). A\n"
@@ -2422,10 +2450,11 @@ static int cmd_replay(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "instance", required_argument, NULL, 'n' },
+		{ "mmap-lines", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	struct report_opts ro = { .out = stdout };
+	struct report_opts ro = { .out = stdout, .mmap_lines = MMAP_LINES_DEFAULT };
 	struct record_reader *rr;
 	struct model *m = NULL;
 	struct detect *d = NULL;
@@ -2461,6 +2490,10 @@ static int cmd_replay(int argc, char **argv)
 				return 2;
 			}
 			inst = (__u32)v;
+			break;
+		case 'Y':
+			if (parse_mmap_lines(optarg, &ro.mmap_lines))
+				return 2;
 			break;
 		case 'h':
 			fputs(usage_replay, stdout);

@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "json.h"
@@ -19,6 +21,15 @@
 #define TABLE_ROWS 20			/* rows in the live table */
 #define TABLE_KEEP_NS 5000000000ULL	/* exited targets stay in the table this long */
 #define SHORT_LIVED_NS 1000000000ULL	/* children that lived less are summed up in one line */
+
+/*
+ * JSON lines wait in r->lines until report__flush (once a collector round),
+ * which writes them whole: a write never ends inside a line, so another
+ * writer on the same pipe (a launched target printing to the terminal or
+ * pipe cwatch prints to) can only land between lines, as when every line was
+ * written by itself. Up to r->write_max bytes a write (report__new).
+ */
+#define LINES_HIGH (256 << 10)	/* flush before the buffer grows past this */
 
 struct report {
 	struct report_opts o;
@@ -32,6 +43,24 @@ struct report {
 	time_t wall_sec;		/* wall(): the second last formatted */
 	char wall_text[24];
 	struct util_sbuf lines;		/* JSON lines not written yet (obj_emit) */
+	size_t write_max;		/* bytes a write of r->lines at most */
+	struct mmap_quota *mq;		/* --mmap-lines: targets' mmap lines this second */
+	size_t nmq, capmq, mq_last;
+};
+
+/*
+ * A target's mmap lines in one second of record time: the first
+ * o.mmap_lines are printed, the rest are counted and told in one
+ * "mmap_folded" line when the second is over (next record, next interval,
+ * exit, summary). Record time, so a replay folds the same lines.
+ */
+struct mmap_quota {
+	__u32 pid;
+	__u32 shown;		/* lines printed in second @sec */
+	__u64 sec;		/* ns / 1e9 of the records counted */
+	__u64 folded[3];	/* left out, by op: mmap, munmap, mremap */
+	__u64 bytes[3];		/* their lengths */
+	__u64 first_ts, last_ts;	/* of the lines left out */
 };
 
 static const char *const reason_name[] = {
@@ -273,11 +302,20 @@ static void crash_json(struct report *r, const struct model *m, const struct mod
 struct report *report__new(const struct report_opts *o)
 {
 	struct report *r = calloc(1, sizeof(*r));
+	struct stat st;
 
 	if (!r)
 		return NULL;
 	r->o = *o;
 	r->to = ~0ULL;
+	/*
+	 * A pipe or terminal takes up to PIPE_BUF bytes a write whole, so a
+	 * launched target writing to the same one lands between lines. A file's
+	 * writes do not interleave at any size (one file offset, taken under
+	 * its lock), so it gets fewer, bigger ones.
+	 */
+	r->write_max = o->out && !fstat(fileno(o->out), &st) && S_ISREG(st.st_mode) ?
+			       LINES_HIGH : PIPE_BUF;
 	return r;
 }
 
@@ -316,6 +354,7 @@ void report__free(struct report *r)
 		return;
 	report__flush(r);
 	util__sbuf_free(&r->lines);
+	free(r->mq);
 	json__free(&r->j);
 	free(r);
 }
@@ -365,16 +404,6 @@ static void obj_begin(struct report *r, const char *type, __u64 ts)
 	json__f64(&r->j, "t", rel(r, ts), 3);
 }
 
-/*
- * JSON lines wait in r->lines until report__flush (once a collector round),
- * which writes them whole: a write never ends inside a line, so another
- * writer on the same pipe (a launched target printing to the terminal or
- * pipe cwatch prints to) can only land between lines, as when every line was
- * written by itself. Up to PIPE_BUF (4096) bytes a write, so a pipe takes
- * each write at once.
- */
-#define LINES_WRITE 4096
-#define LINES_HIGH (256 << 10)	/* flush before the buffer grows past this */
 
 static void obj_emit(struct report *r)
 {
@@ -402,7 +431,7 @@ void report__flush(struct report *r)
 	len = r->lines.len;
 	while (at < len) {
 		/* as many whole lines as fit in one write; a longer line alone */
-		size_t lim = len - at < LINES_WRITE ? len - at : LINES_WRITE;
+		size_t lim = len - at < r->write_max ? len - at : r->write_max;
 		const char *nl = memrchr(buf + at, '\n', lim);
 		size_t end;
 
@@ -415,6 +444,102 @@ void report__flush(struct report *r)
 	}
 	r->lines.len = 0;
 	fflush(r->o.out);
+}
+
+/* The mmap quota of @pid; a new one (zeroed) with @create. NULL if none, or out of memory. */
+static struct mmap_quota *quota(struct report *r, __u32 pid, bool create)
+{
+	struct mmap_quota *q;
+
+	if (r->mq_last < r->nmq && r->mq[r->mq_last].pid == pid)
+		return &r->mq[r->mq_last];
+	for (size_t i = 0; i < r->nmq; i++) {
+		if (r->mq[i].pid == pid) {
+			r->mq_last = i;
+			return &r->mq[i];
+		}
+	}
+	if (!create)
+		return NULL;
+	if (r->nmq == r->capmq) {
+		size_t cap = r->capmq ? 2 * r->capmq : 8;
+
+		q = realloc(r->mq, cap * sizeof(*q));
+		if (!q)
+			return NULL;
+		r->mq = q;
+		r->capmq = cap;
+	}
+	q = &r->mq[r->nmq];
+	memset(q, 0, sizeof(*q));
+	q->pid = pid;
+	r->mq_last = r->nmq++;
+	return q;
+}
+
+/* Tell the mmap lines @q left out since it last told them, if any, at @ts. */
+static void quota_tell(struct report *r, struct mmap_quota *q, __u64 ts)
+{
+	static const char *const op[3] = { "mmap", "munmap", "mremap" };
+	static const char *const bytes[3] = { "mmap_bytes", "munmap_bytes", "mremap_bytes" };
+
+	if (!q->folded[0] && !q->folded[1] && !q->folded[2])
+		return;
+	obj_begin(r, "mmap_folded", ts);
+	json__u64(&r->j, "pid", q->pid);
+	json__u64(&r->j, "lines", q->folded[0] + q->folded[1] + q->folded[2]);
+	for (int i = 0; i < 3; i++) {
+		json__u64(&r->j, op[i], q->folded[i]);
+		json__u64(&r->j, bytes[i], q->bytes[i]);
+	}
+	json__f64(&r->j, "from_t", rel(r, q->first_ts), 3);
+	json__f64(&r->j, "to_t", rel(r, q->last_ts), 3);
+	obj_emit(r);
+	memset(q->folded, 0, sizeof(q->folded));
+	memset(q->bytes, 0, sizeof(q->bytes));
+}
+
+/* Is this mmap record of @pid one of the lines its second may print? If not, count it. */
+static bool quota_take(struct report *r, __u32 pid, __u64 ts, const struct cw_ev_mmap *e)
+{
+	struct mmap_quota *q;
+	int op = e->op == CW_MM_MMAP ? 0 : e->op == CW_MM_MUNMAP ? 1 : 2;
+
+	if (!r->o.mmap_lines)
+		return true;
+	q = quota(r, pid, true);
+	if (!q)
+		return true;	/* out of memory: print it */
+	if (q->sec != ts / 1000000000ULL) {
+		quota_tell(r, q, ts);
+		q->sec = ts / 1000000000ULL;
+		q->shown = 0;
+	}
+	if (q->shown < r->o.mmap_lines) {
+		q->shown++;
+		return true;
+	}
+	if (!q->folded[0] && !q->folded[1] && !q->folded[2])
+		q->first_ts = ts;
+	q->last_ts = ts;
+	q->folded[op]++;
+	q->bytes[op] += e->len;
+	return false;
+}
+
+/* Tell what @pid's quota left out (every target's with @pid 0); forget exited @pid. */
+static void quota_tell_all(struct report *r, __u32 pid, __u64 ts, bool gone)
+{
+	for (size_t i = 0; i < r->nmq; i++) {
+		if (pid && r->mq[i].pid != pid)
+			continue;
+		quota_tell(r, &r->mq[i], ts);
+		if (gone) {
+			r->mq[i] = r->mq[--r->nmq];
+			r->mq_last = SIZE_MAX;
+			i--;
+		}
+	}
 }
 
 static void peak_json(struct report *r, const char *name, const char *tname,
@@ -579,6 +704,7 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 		if (r->o.json) {
 			const struct model_crash *c = model__crash(m, (size_t)idx);
 
+			quota_tell_all(r, t->pid, h->ts, true);
 			obj_begin(r, "exit", h->ts);
 			target_json(r, m, t);
 			json__u64(&r->j, "events_lost", m->lost);
@@ -598,7 +724,7 @@ void report__record(struct report *r, const struct model *m, const void *rec, in
 	case CW_EV_MMAP: {
 		const struct cw_ev_mmap *e = rec;
 
-		if (!r->o.json)
+		if (!r->o.json || !quota_take(r, h->tgid, h->ts, e))
 			break;
 		obj_begin(r, "mmap", h->ts);
 		json__u64(&r->j, "pid", h->tgid);
@@ -747,6 +873,7 @@ void report__interval(struct report *r, const struct model *m, __u64 now)
 	}
 
 	if (r->o.json) {
+		quota_tell_all(r, 0, now, false);
 		for (size_t i = 0; i < m->n; i++) {
 			if (m->t[i].state != MODEL_RUNNING)
 				continue;
@@ -1006,6 +1133,7 @@ void report__summary(struct report *r, const struct model *m, __u64 now)
 	char b[24];
 
 	if (r->o.json) {
+		quota_tell_all(r, 0, now, false);
 		obj_begin(r, "summary", now);
 		json__f64(&r->j, "duration_s", rel(r, now), 3);
 		json__u64(&r->j, "targets", m->n + m->evicted.targets);

@@ -17,6 +17,7 @@ struct report_opts {
 	__s64 wall_offset;	/* ns: CLOCK_REALTIME - CLOCK_MONOTONIC */
 	const char *const *profile_names;	/* runtime profile names, by index */
 	int nprofiles;
+	__u32 mmap_lines;	/* JSON mmap lines a second per target, 0 = all (--mmap-lines) */
 };
 
 struct report;

@@ -9,6 +9,8 @@ import time
 import cw
 import util
 
+MIB = cw.MIB
+
 
 def record(env, args, path, fixture):
     res = cw.run(env, ["run", *args, "--record", path, "--", *fixture], timeout=120)
@@ -31,6 +33,42 @@ def test_replay_json_is_identical(env):
     assert res.stdout.splitlines() == mine, "replay differs from the live run"
     assert any('"type":"instance_new"' in l for l in mine) and '"sites"' in mine[-1]
     assert oct(os.stat(path).st_mode & 0o777) == "0o600", "recordings are the owner's"
+
+
+def test_mmap_lines_past_the_quota_are_folded_and_replay_the_same(env):
+    """--mmap-lines 100: at most 100 mmap lines a second; the rest add up in mmap_folded."""
+    util.need_root()
+    path = os.path.join(env.artifacts, "mmaps.cwr")
+    live = record(env, ["--json", "--mmap-lines", "100"], path,
+                  [cw.fixture(env, "manyinstances"), "--mmaps-per-sec", "5000",
+                   "--threads", "1", "--seconds", "2"])
+    objs = util.read_json_lines(live.stdout)
+    truth = [o for o in objs if "type" not in o and "mmaps" in o]
+    assert len(truth) == 1, live.stdout[-500:]
+    pid = cw.summary(objs)["target_list"][0]["pid"]
+    assert cw.summary(objs)["events_lost"] == 0
+    shown = [o for o in cw.of_type(objs, "mmap") if o["pid"] == pid]
+    folded = [o for o in cw.of_type(objs, "mmap_folded") if o["pid"] == pid]
+    # the quota is per second of record time: no second of t holds more than
+    # two quotas' worth (a quota second straddles two seconds of t)
+    per_second = {}
+    for o in shown:
+        per_second[int(o["t"])] = per_second.get(int(o["t"]), 0) + 1
+    assert max(per_second.values()) <= 200, per_second
+    assert len(shown) <= 100 * (int(truth[0]["seconds"]) + 2), len(shown)
+    for o in folded:
+        assert o["lines"] == o["mmap"] + o["munmap"] + o["mremap"] > 0, o
+        assert o["mmap_bytes"] >= o["mmap"] * MIB, o
+    # every 1 MiB mapping the fixture made is one mmap and one munmap line,
+    # printed or folded; the process's own few (its thread's stack) come on top
+    told = len(shown) + sum(o["lines"] for o in folded)
+    assert 2 * truth[0]["mmaps"] <= told <= 2 * truth[0]["mmaps"] + 20, \
+        f"{told} lines told, fixture made {truth[0]['mmaps']} mappings"
+    assert len(shown) < told / 10, "nothing was folded"
+    res = replay(env, path, "--json", "--mmap-lines", "100")
+    assert res.returncode == 0, res.stderr
+    mine = [l for l in live.stdout.splitlines() if l.startswith('{"type"')]
+    assert res.stdout.splitlines() == mine, "replay differs from the live run"
 
 
 def test_replay_text_with_verdicts_is_identical(env):

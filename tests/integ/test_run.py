@@ -168,7 +168,8 @@ def test_json_lines_stay_whole_beside_the_targets_output(env):
     script = (f"{mi} --mmaps-per-sec 20000 --threads 1 --seconds 2 >/dev/null & sleep 0.2; "
               "i=0; while [ $i -lt 3000 ]; do echo \"{\\\"child\\\":$i}\"; i=$((i+1)); "
               "[ $((i % 10)) = 0 ] && sleep 0.005; done; wait")
-    res = cw.run(env, ["run", "--json", "--", "sh", "-c", script], timeout=60)
+    res = cw.run(env, ["run", "--json", "--mmap-lines", "0", "--", "sh", "-c", script],
+                 timeout=60)
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     objs = []
