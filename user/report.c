@@ -8,9 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <limits.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "json.h"
@@ -27,8 +25,11 @@
  * which writes them whole: a write never ends inside a line, so another
  * writer on the same pipe (a launched target printing to the terminal or
  * pipe cwatch prints to) can only land between lines, as when every line was
- * written by itself. Up to r->write_max bytes a write (report__new).
+ * written by itself. Up to PIPE_BUF (4096) bytes a write, so a pipe takes
+ * each write at once; stdio's buffer (4096 bytes or more) holds each one
+ * whole, so the write is one system call, a file's included.
  */
+#define LINES_WRITE 4096
 #define LINES_HIGH (256 << 10)	/* flush before the buffer grows past this */
 
 struct report {
@@ -43,7 +44,6 @@ struct report {
 	time_t wall_sec;		/* wall(): the second last formatted */
 	char wall_text[24];
 	struct util_sbuf lines;		/* JSON lines not written yet (obj_emit) */
-	size_t write_max;		/* bytes a write of r->lines at most */
 	struct mmap_quota *mq;		/* --mmap-lines: targets' mmap lines this second */
 	size_t nmq, capmq, mq_last;
 };
@@ -302,20 +302,11 @@ static void crash_json(struct report *r, const struct model *m, const struct mod
 struct report *report__new(const struct report_opts *o)
 {
 	struct report *r = calloc(1, sizeof(*r));
-	struct stat st;
 
 	if (!r)
 		return NULL;
 	r->o = *o;
 	r->to = ~0ULL;
-	/*
-	 * A pipe or terminal takes up to PIPE_BUF bytes a write whole, so a
-	 * launched target writing to the same one lands between lines. A file's
-	 * writes do not interleave at any size (one file offset, taken under
-	 * its lock), so it gets fewer, bigger ones.
-	 */
-	r->write_max = o->out && !fstat(fileno(o->out), &st) && S_ISREG(st.st_mode) ?
-			       LINES_HIGH : PIPE_BUF;
 	return r;
 }
 
@@ -431,7 +422,7 @@ void report__flush(struct report *r)
 	len = r->lines.len;
 	while (at < len) {
 		/* as many whole lines as fit in one write; a longer line alone */
-		size_t lim = len - at < r->write_max ? len - at : r->write_max;
+		size_t lim = len - at < LINES_WRITE ? len - at : LINES_WRITE;
 		const char *nl = memrchr(buf + at, '\n', lim);
 		size_t end;
 
