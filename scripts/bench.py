@@ -1032,12 +1032,15 @@ def write_md(path, doc):
     for host in ("wasmer_host", "wasmtime_host"):
         full, none = by_id.get(host), by_id.get(f"{host} --runtime none")
         if full and none:
+            per_call = ((full['monitored_median_s'] - none['monitored_median_s'])
+                        / (HOST_CALLS * HOST_INSTANCES) * 1e6)
             host_split.append(
                 f"{host}: {fmt_x(full['ratio_median'])} with its profile's uprobes, "
-                f"{fmt_x(none['ratio_median'])} with tracepoints alone (`--runtime none`), so "
-                f"the uprobes cost about "
-                f"{(full['monitored_median_s'] - none['monitored_median_s']) / (HOST_CALLS * HOST_INSTANCES) * 1e6:.1f}"
-                f" us a call ({HOST_INSTANCES} instances x {HOST_CALLS} calls a run)")
+                f"{fmt_x(none['ratio_median'])} with tracepoints alone (`--runtime none`), " +
+                (f"so the uprobes cost about {per_call:.1f} us a call ({HOST_INSTANCES} "
+                 f"instances x {HOST_CALLS} calls a run)" if per_call > 0 else
+                 "a difference this run's noise hides (the monitored medians are "
+                 f"{full['monitored_median_s']:.3f} s and {none['monitored_median_s']:.3f} s)"))
     fb = by_id.get("faultbench")
     fbc = by_id.get("faultbench CWATCH_RSS_STAT=classic")
     fault_note = ""
