@@ -468,17 +468,23 @@ static struct mmap_quota *quota(struct report *r, __u32 pid, bool create)
 	return q;
 }
 
+/* Lines @q left out and not told yet. */
+static __u64 quota_folded(const struct mmap_quota *q)
+{
+	return q->folded[0] + q->folded[1] + q->folded[2];
+}
+
 /* Tell the mmap lines @q left out since it last told them, if any, at @ts. */
 static void quota_tell(struct report *r, struct mmap_quota *q, __u64 ts)
 {
 	static const char *const op[3] = { "mmap", "munmap", "mremap" };
 	static const char *const bytes[3] = { "mmap_bytes", "munmap_bytes", "mremap_bytes" };
 
-	if (!q->folded[0] && !q->folded[1] && !q->folded[2])
+	if (!quota_folded(q))
 		return;
 	obj_begin(r, "mmap_folded", ts);
 	json__u64(&r->j, "pid", q->pid);
-	json__u64(&r->j, "lines", q->folded[0] + q->folded[1] + q->folded[2]);
+	json__u64(&r->j, "lines", quota_folded(q));
 	for (int i = 0; i < 3; i++) {
 		json__u64(&r->j, op[i], q->folded[i]);
 		json__u64(&r->j, bytes[i], q->bytes[i]);
@@ -510,7 +516,7 @@ static bool quota_take(struct report *r, __u32 pid, __u64 ts, const struct cw_ev
 		q->shown++;
 		return true;
 	}
-	if (!q->folded[0] && !q->folded[1] && !q->folded[2])
+	if (!quota_folded(q))
 		q->first_ts = ts;
 	q->last_ts = ts;
 	q->folded[op]++;
@@ -521,15 +527,20 @@ static bool quota_take(struct report *r, __u32 pid, __u64 ts, const struct cw_ev
 /* Tell what @pid's quota left out (every target's with @pid 0); forget exited @pid. */
 static void quota_tell_all(struct report *r, __u32 pid, __u64 ts, bool gone)
 {
-	for (size_t i = 0; i < r->nmq; i++) {
-		if (pid && r->mq[i].pid != pid)
+	size_t i = 0;
+
+	while (i < r->nmq) {
+		if (pid && r->mq[i].pid != pid) {
+			i++;
 			continue;
-		quota_tell(r, &r->mq[i], ts);
-		if (gone) {
-			r->mq[i] = r->mq[--r->nmq];
-			r->mq_last = SIZE_MAX;
-			i--;
 		}
+		quota_tell(r, &r->mq[i], ts);
+		if (!gone) {
+			i++;
+			continue;
+		}
+		r->mq[i] = r->mq[--r->nmq];	/* the last one moves here: look at it next */
+		r->mq_last = SIZE_MAX;
 	}
 }
 
