@@ -43,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fixtures/*.c))
 
-.PHONY: all deps fixtures-go test unit integ demo bench fuzz lint clean install soak
+.PHONY: FORCE all deps fixtures-go test unit integ demo bench fuzz lint clean install soak
 .DELETE_ON_ERROR:
 
 all: $(OUT)/cwatch $(FIXTURES) $(OUT)/gosym_dump $(OUT)/sym_dump
@@ -77,6 +77,15 @@ $(OUT)/cwatch.skel.h: $(OUT)/cwatch.bpf.o
 $(OUT)/user/%.o: user/%.c $(OUT)/cwatch.skel.h | $(OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CW_CFLAGS) -c $< -o $@
+
+# CWATCH_VERSION changes with every commit, not with the sources: the objects
+# that print it depend on a file rewritten only when the version changes.
+$(OUT)/version: FORCE | $(OUT)
+	$(Q)echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' > $@
+
+$(OUT)/user/main.o $(OUT)/user/exporter.o: $(OUT)/version
+
+FORCE:
 
 $(OUT)/profiles.c: $(PROFILES) scripts/embed-profiles.sh | $(OUT)
 	$(call msg,GEN,$@)
