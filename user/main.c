@@ -1440,7 +1440,6 @@ static void add_matched(pid_t pid, __u32 why, void *ctx)
 	add_target(c, pid, why);
 }
 
-/* Parse `cwatch run` options into @o; 0, or 2 after printing a usage error. */
 #define MMAP_LINES_DEFAULT 1000
 
 /* --mmap-lines=N: 0 (all) to a million. */
@@ -1456,6 +1455,7 @@ static int parse_mmap_lines(const char *arg, __u32 *out)
 	return 0;
 }
 
+/* Parse `cwatch run` options into @o; 0, or 2 after printing a usage error. */
 static int parse_run(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {

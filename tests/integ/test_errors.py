@@ -57,6 +57,8 @@ def test_usage_errors_exit_2(env):
         (["run", "--ringbuf", "1000", "--pid", "1"], "power of two"),
         (["run", "--comm", "a-name-longer-than-15", "--pid", "1"], "--comm"),
         (["run", "--exe", "/nonexistent/binary"], "--exe: /nonexistent/binary"),
+        (["run", "--mmap-lines", "-1", "--pid", "1"], "--mmap-lines: '-1' is not a number"),
+        (["replay", "--mmap-lines", "lots", "x.cwr"], "--mmap-lines: 'lots' is not a number"),
         (["run"], "no target"),
         (["frobnicate"], "unknown command 'frobnicate'"),
     ]
