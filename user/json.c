@@ -7,41 +7,21 @@
 
 #include "json.h"
 
-/* Make room for @n more bytes and the NUL; on failure remember it and drop the text. */
-static __attribute__((noinline)) int grow(struct json *j, size_t n)
-{
-	size_t cap = j->cap ? j->cap : 256;
-	char *b;
-
-	if (j->oom)
-		return -1;
-	while (cap < j->len + n + 1)
-		cap *= 2;
-	b = realloc(j->buf, cap);
-	if (!b) {
-		j->oom = 1;
-		return -1;
-	}
-	j->buf = b;
-	j->cap = cap;
-	return 0;
-}
-
 /* Append @n bytes. Most are a few bytes: copied inline, not through memcpy's call. */
 static inline void put(struct json *j, const char *s, size_t n)
 {
 	char *d;
 
-	if (__builtin_expect(j->len + n + 1 > j->cap, 0) && grow(j, n))
+	if (__builtin_expect(j->b.len + n + 1 > j->b.cap, 0) && util__sbuf_reserve(&j->b, n))
 		return;
-	d = j->buf + j->len;
+	d = j->b.buf + j->b.len;
 	if (n <= 16) {
 		for (size_t i = 0; i < n; i++)
 			d[i] = s[i];
 	} else {
 		memcpy(d, s, n);
 	}
-	j->len += n;
+	j->b.len += n;
 	d[n] = '\0';
 }
 
@@ -118,11 +98,11 @@ void json__init(struct json *j)
 
 void json__reset(struct json *j)
 {
-	j->len = 0;
+	j->b.len = 0;
 	j->depth = 0;
-	j->oom = 0;
-	if (j->buf)
-		j->buf[0] = '\0';
+	j->b.oom = 0;
+	if (j->b.buf)
+		j->b.buf[0] = '\0';
 	put(j, "{", 1);
 	j->depth = 1;
 	j->first = 1;
@@ -230,18 +210,18 @@ void json__end(struct json *j)
 
 const char *json__text(const struct json *j)
 {
-	return j->buf && !j->oom ? j->buf : "{}\n";
+	return j->b.buf && !j->b.oom ? j->b.buf : "{}\n";
 }
 
 size_t json__len(const struct json *j)
 {
-	return j->buf && !j->oom ? j->len : 3;
+	return j->b.buf && !j->b.oom ? j->b.len : 3;
 }
 
 void json__free(struct json *j)
 {
 	if (!j)
 		return;
-	free(j->buf);
+	free(j->b.buf);
 	memset(j, 0, sizeof(*j));
 }

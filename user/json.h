@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 struct json {
-	char *buf;
-	size_t len, cap;
+	struct util_sbuf b;	/* the text; b.oom: an allocation failed, it is truncated */
 	int depth;
 	int first;	/* no member written yet at the current depth */
-	int oom;	/* an allocation failed: the text is truncated */
 };
 
 void json__init(struct json *j);			/* opens the top-level object */

@@ -164,8 +164,7 @@ const char *util__fmt_bytes_long(__u64 bytes, char *buf, size_t len)
 	return buf;
 }
 
-/* Room for @more bytes and a NUL after b->len; 0, or -1 (b->oom set). */
-static int sbuf_reserve(struct util_sbuf *b, size_t more)
+int util__sbuf_reserve(struct util_sbuf *b, size_t more)
 {
 	size_t cap = b->cap ? b->cap : 4096;
 	char *nb;
@@ -207,14 +206,14 @@ void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		if (sbuf_reserve(b, (size_t)n))
+		if (util__sbuf_reserve(b, (size_t)n))
 			return;
 	}
 }
 
 void util__sbuf_append(struct util_sbuf *b, const void *data, size_t n)
 {
-	if (sbuf_reserve(b, n))
+	if (util__sbuf_reserve(b, n))
 		return;
 	memcpy(b->buf + b->len, data, n);
 	b->len += n;

@@ -42,6 +42,8 @@ struct util_sbuf {
 
 void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void util__sbuf_append(struct util_sbuf *b, const void *data, size_t n);
+/* Room for @more bytes and a NUL after b->len; 0, or -1 (b->oom set, nothing added). */
+int util__sbuf_reserve(struct util_sbuf *b, size_t more);
 void util__sbuf_free(struct util_sbuf *b);
 
 /* Parse all of @s as a decimal unsigned integer in [min, max]; 0 or -EINVAL/-ERANGE. */
