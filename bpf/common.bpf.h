@@ -647,12 +647,12 @@ static __always_inline void cw_alert_copy(struct cw_stats *s, __u32 tgid, __u32 
 {
 	struct cw_alert_key k = { .tgid = tgid, .rule = rule };
 	__u64 now = bpf_ktime_get_ns(), *last = bpf_map_lookup_elem(&cw_alert_copies, &k);
-	struct cw_thread *t = NULL;
+	struct cw_thread *t;
 
 	if (last && now - *last < 1000000000ULL)
 		return;
 	bpf_map_update_elem(&cw_alert_copies, &k, &now, BPF_ANY);
-	cw_current_inst(s, tgid, &t);
+	t = cw_inst_thread(s);
 	cw_ustack_send(tgid, t ? t->inst : 0, CW_US_NEXT, -1, 0);
 }
 
@@ -688,7 +688,7 @@ static __always_inline struct cw_ev_alert *cw_alert(void *ctx, struct cw_stats *
 	e->path[0] = e->resolved[0] = 0;
 	for (int i = 0; i < 4; i++)
 		e->frame[i][0] = 0;
-	cw_current_inst(s, tgid, &t);
+	t = cw_inst_thread(s);
 	if (t && t->inst) {
 		e->h.instance = t->inst;
 		e->call = t->calls;

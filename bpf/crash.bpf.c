@@ -47,14 +47,14 @@ struct {
 static __always_inline struct cw_ev_crash *crash_start(struct cw_stats *s, __u32 tgid,
 						       __u32 kind)
 {
-	struct cw_thread *t = NULL;
+	struct cw_thread *t;
 	struct cw_ev_crash *e;
 
 	if (__sync_fetch_and_or(&s->flags, CW_F_CRASHED) & CW_F_CRASHED)
 		return NULL;
 	/* a copy of the stack first, for user space to unwind through code without frame
 	 * pointers (libc's abort); the ring keeps the order: the copy, then the crash */
-	cw_current_inst(s, tgid, &t);
+	t = cw_inst_thread(s);
 	cw_ustack_send(tgid, t ? t->inst : 0, CW_US_NEXT, -1, 0);
 	e = cw_reserve(CW_EV_CRASH, sizeof(*e), tgid);
 	if (!e)
