@@ -88,21 +88,6 @@ void model__free(struct model *m)
 	free(m);
 }
 
-/* Make room for one more element of @size in array *@a of *@n, capacity *@cap. */
-static void *grow(void **a, size_t *n, size_t *cap, size_t size)
-{
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 16;
-		void *na = realloc(*a, c * size);
-
-		if (!na)
-			return NULL;
-		*a = na;
-		*cap = c;
-	}
-	return (char *)*a + (*n)++ * size;
-}
-
 const struct cw_rec_stack *model__stack(const struct model *m, __u32 pid, __s32 id)
 {
 	size_t n = m->nstack < MODEL_STACKS ? m->nstack : MODEL_STACKS;
@@ -183,7 +168,7 @@ static struct model_contract *contract_get(struct model *m, const struct model_i
 	for (size_t i = 0; i < m->ncon; i++)
 		if (!strcmp(m->con[i].contract, in->contract) && !strcmp(m->con[i].entry, entry))
 			return &m->con[i];
-	c = grow((void **)&m->con, &m->ncon, &m->capcon, sizeof(*c));
+	c = util__grow((void **)&m->con, &m->ncon, &m->capcon, sizeof(*c));
 	if (!c)
 		return NULL;
 	memset(c, 0, sizeof(*c));
@@ -203,7 +188,7 @@ static struct model_code *code_find(struct model *m, __u32 pid, __u32 tid, __u64
 			return &m->code[i];
 	if (!create)
 		return NULL;
-	c = grow((void **)&m->code, &m->ncode, &m->capcode, sizeof(*c));
+	c = util__grow((void **)&m->code, &m->ncode, &m->capcode, sizeof(*c));
 	if (c)
 		memset(c, 0, sizeof(*c));
 	return c;
@@ -269,7 +254,7 @@ static void sha256_hex(const unsigned char *p, size_t n, const char *prefix, cha
 static int apply_module(struct model *m, const struct cw_ev_module *e)
 {
 	struct model_code *c = code_find(m, e->h.tgid, e->h.tid, e->seq, false);
-	struct model_module *mod = grow((void **)&m->mod, &m->nmod, &m->capmod, sizeof(*mod));
+	struct model_module *mod = util__grow((void **)&m->mod, &m->nmod, &m->capmod, sizeof(*mod));
 	__u64 keep = e->code_len < MODEL_CODE_KEEP ? e->code_len : MODEL_CODE_KEEP;
 
 	if (!mod)
@@ -308,7 +293,7 @@ static int apply_instance(struct model *m, const void *rec, struct model_target 
 
 		if (in)
 			return (int)(in - m->inst);	/* seen already (a store shared) */
-		in = grow((void **)&m->inst, &m->ninst, &m->capinst, sizeof(*in));
+		in = util__grow((void **)&m->inst, &m->ninst, &m->capinst, sizeof(*in));
 		if (!in)
 			return -ENOMEM;
 		memset(in, 0, sizeof(*in));
@@ -494,7 +479,7 @@ static struct model_site *site_get(struct model *m, const struct cw_hdr *h, size
 		if (m->site[i].target == t && m->site[i].inst == ii && m->site[i].stack == stack &&
 		    m->site[i].kind == kind)
 			return &m->site[i];
-	s = grow((void **)&m->site, &m->nsite, &m->capsite, sizeof(*s));
+	s = util__grow((void **)&m->site, &m->nsite, &m->capsite, sizeof(*s));
 	if (!s)
 		return NULL;
 	memset(s, 0, sizeof(*s));
@@ -688,7 +673,7 @@ static int apply_crash(struct model *m, const struct cw_ev_crash *e, struct mode
 {
 	struct model_instance *in = e->h.instance ? model__instance(m, e->h.tgid, e->h.instance)
 						  : NULL;
-	struct model_crash *c = grow((void **)&m->crash, &m->ncrash, &m->capcrash, sizeof(*c));
+	struct model_crash *c = util__grow((void **)&m->crash, &m->ncrash, &m->capcrash, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;

@@ -395,7 +395,6 @@ static void obj_begin(struct report *r, const char *type, __u64 ts)
 	json__f64(&r->j, "t", rel(r, ts), 3);
 }
 
-
 static void obj_emit(struct report *r)
 {
 	json__end(&r->j);
@@ -452,19 +451,12 @@ static struct mmap_quota *quota(struct report *r, __u32 pid, bool create)
 	}
 	if (!create)
 		return NULL;
-	if (r->nmq == r->capmq) {
-		size_t cap = r->capmq ? 2 * r->capmq : 8;
-
-		q = realloc(r->mq, cap * sizeof(*q));
-		if (!q)
-			return NULL;
-		r->mq = q;
-		r->capmq = cap;
-	}
-	q = &r->mq[r->nmq];
+	q = util__grow((void **)&r->mq, &r->nmq, &r->capmq, sizeof(*q));
+	if (!q)
+		return NULL;
 	memset(q, 0, sizeof(*q));
 	q->pid = pid;
-	r->mq_last = r->nmq++;
+	r->mq_last = r->nmq - 1;
 	return q;
 }
 

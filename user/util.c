@@ -226,6 +226,20 @@ void util__sbuf_free(struct util_sbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+void *util__grow(void **a, size_t *n, size_t *cap, size_t size)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *na = realloc(*a, c * size);
+
+		if (!na)
+			return NULL;
+		*a = na;
+		*cap = c;
+	}
+	return (char *)*a + (*n)++ * size;
+}
+
 void util__strlcpy(char *dst, const char *src, size_t n)
 {
 	size_t i;

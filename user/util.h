@@ -44,6 +44,11 @@ void util__sbuf_printf(struct util_sbuf *b, const char *fmt, ...) __attribute__(
 void util__sbuf_append(struct util_sbuf *b, const void *data, size_t n);
 /* Room for @more bytes and a NUL after b->len; 0, or -1 (b->oom set, nothing added). */
 int util__sbuf_reserve(struct util_sbuf *b, size_t more);
+/*
+ * One more element of @size at the end of array *@a (*@n used, *@cap
+ * allocated), doubling it when full; NULL if out of memory (nothing changed).
+ */
+void *util__grow(void **a, size_t *n, size_t *cap, size_t size);
 void util__sbuf_free(struct util_sbuf *b);
 
 /* Parse all of @s as a decimal unsigned integer in [min, max]; 0 or -EINVAL/-ERANGE. */
