@@ -37,7 +37,7 @@ USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS)) $(OUT)/user/profi
 PROFILES := $(sort $(wildcard profiles/*.yaml))
 # Modules with no BPF, clock or I/O dependencies: linked into the unit tests
 # (gosym reads files with libelf, but its table parser is tested from memory).
-PURE := model util json profile detect rules yamlx record gosym
+PURE := model util json profile detect rules yamlx record gosym x86code
 PURE_SAN_OBJS := $(patsubst %,$(OUT)/san/%.o,$(PURE)) $(OUT)/san/profiles.o
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(patsubst tests/unit/%.c,$(OUT)/san/tests/%.o,$(UNIT_SRCS))

@@ -535,16 +535,19 @@ struct cw_rec_rules {
 };
 
 /*
- * Go programs (--runtime go, or auto for Go binaries). Goroutines are seen at
- * runtime.newproc (the creating stack, the go statement's PC, the start
- * function) and right after its CALL runtime.newproc1 (the new g), and end at
- * runtime.goexit0 (the g). Entry probes only: a return probe crashes Go code.
+ * Go programs (--runtime go, or auto for Go binaries). Goroutines are seen in
+ * newproc's closure once runtime.newproc1 has made them (the new g, its go
+ * statement's PC and start function, the creating stack), and end at
+ * runtime.goexit0 (the g). No return probes: a return probe crashes Go code.
  * cw_gsites is keyed by cw_site_key with .instance = the PC after the go
- * statement (the creator's return address) and .stack = the creator's
- * callers (the kernel's frame walk from newproc's entry skips the creator);
- * goroutines alive at attach are seeded by user space with CW_GO_STACK_SEEDED.
+ * statement (g.gopc) and .stack = the walk from the closure, which reaches
+ * the creator's callers through that PC; goroutines alive at attach are
+ * seeded by user space with CW_GO_STACK_SEEDED.
  */
 #define CW_GO_STACK_SEEDED (-1000)
+
+/* go_newproc1_ret's attach cookie: the new g is the second argument (runqput's) */
+#define CW_GO_COOKIE_ARG2 (1ULL << 32)
 
 struct cw_gsite {
 	__u64 alive;		/* goroutines from this site alive now */

@@ -7,29 +7,17 @@
  * rewrites the return address on the goroutine stack, which Go moves and
  * unwinds itself, and crashes the program. The Go internal ABI (1.17+ on
  * amd64) passes the first integer argument and the first result in RAX.
- * libc's malloc and free are C: a return probe on malloc is safe.
  */
 #include "common.bpf.h"
 
-/* Go's ABIInternal: first argument and first result */
+/* Go's ABIInternal: first argument and first result, second argument */
 #if defined(__TARGET_ARCH_x86)
 #define GO_ARG1(x) ((x)->ax)
+#define GO_ARG2(x) ((x)->bx)
 #elif defined(__TARGET_ARCH_arm64)
 #define GO_ARG1(x) ((x)->regs[0])
+#define GO_ARG2(x) ((x)->regs[1])
 #endif
-
-/* A cgo allocation being made on a thread: _cgo_cmalloc's entry, for malloc's return. */
-struct go_pending {
-	struct cw_site_key site;
-	__u64 size;		/* bytes asked for */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, __u32);
-	__type(value, struct go_pending);
-	__uint(max_entries, 8192);
-} cw_cgo_pending SEC(".maps");
 
 /* Goroutine creation sites (cw_site_key, .instance = the go statement's PC). */
 struct {
@@ -85,39 +73,33 @@ static __always_inline struct cw_go_stats *go_stats(__u32 tgid)
 }
 
 /*
- * The calling site of a Go function, at its entry: the caller's PC (the
- * return address on top of the stack) and the stack of the caller's callers.
- */
-static __always_inline int go_caller(struct pt_regs *ctx, __u32 tgid, struct cw_site_key *k)
-{
-	__u64 ret = 0;
-
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)PT_REGS_SP(ctx)))
-		return -1;
-	k->tgid = tgid;
-	k->instance = ret;
-	k->stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
-	if (k->stack < 0)
-		k->stack = -1;
-	return 0;
-}
-
-/*
- * The instruction after CALL runtime.newproc1 in newproc's systemstack
- * closure: RAX = the new g, whose gopc (the go statement's PC) and startpc
- * (its function) are read at the offsets of that Go version, passed in the
- * attach cookie (gopc | startpc << 16). The frame walk goes from the system
+ * In newproc's systemstack closure, after CALL runtime.newproc1: the new g,
+ * whose gopc (the go statement's PC) and startpc (its function) are read at
+ * the offsets of that Go version, passed in the attach cookie (gopc |
+ * startpc << 16). The probe sits on the CALL runtime.runqput(pp, gp, true)
+ * that follows, with the g in the second argument (CW_GO_COOKIE_ARG2): the
+ * kernel emulates a CALL, where the instruction right after newproc1's
+ * would be stepped out of line (a second trap, a debug exception, which
+ * costs more than the first here); without that CALL, right after
+ * newproc1's, with the g its result. The frame walk goes from the system
  * stack back through newproc into the creator: the go statement's callers.
  */
 SEC("uprobe")
 int go_newproc1_ret(struct pt_regs *ctx)
 {
 	__u32 tgid = cw_current_tgid();
-	__u64 cookie = bpf_get_attach_cookie(ctx), gp = GO_ARG1(ctx);
-	struct cw_inst_key g = { .tgid = tgid, .key = gp };
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	/* both loaded, then chosen: ctx may not be offset by a variable */
+	__u64 arg1 = GO_ARG1(ctx), arg2 = GO_ARG2(ctx), gp;
 	struct cw_gsite *site, one = { .alive = 1, .created = 1 };
 	struct cw_site_key k = { .tgid = tgid };
+	struct cw_inst_key g = { .tgid = tgid };
 	struct cw_go_stats *st;
+
+	barrier_var(arg1);
+	barrier_var(arg2);
+	gp = cookie & CW_GO_COOKIE_ARG2 ? arg2 : arg1;
+	g.key = gp;
 
 	if (!gp || !cw_target(tgid))
 		return 0;
@@ -150,7 +132,11 @@ int go_newproc1_ret(struct pt_regs *ctx)
 	return 0;
 }
 
-/* runtime.goexit0(gp *g): a goroutine ended. */
+/*
+ * runtime.goexit0(gp *g): a goroutine ended. The probe may sit on the stack
+ * check's branch rather than the entry (golang.c: emulated, not stepped);
+ * goexit0 runs on the system stack, so that branch runs once a call.
+ */
 SEC("uprobe")
 int go_goexit(struct pt_regs *ctx)
 {
@@ -175,41 +161,36 @@ int go_goexit(struct pt_regs *ctx)
 }
 
 /*
- * <pkg>._cgo_cmalloc(n uint64): C.CString, C.CBytes and C.malloc allocate
- * through it. It is go:cgo_unsafe_args, so ABI0: n is on the stack, above
- * the return address.
+ * <pkg>._cgo_cmalloc(n uint64) (p unsafe.Pointer): C.CString, C.CBytes and
+ * C.malloc allocate through it, and it calls C's malloc through
+ * runtime.cgocall. The probe is on the instruction after that CALL: one trap
+ * an allocation, and none on the process's other mallocs. The function is
+ * go:cgo_unsafe_args, so ABI0: with the frame pointer it set up, its return
+ * address, n and p are at RBP+8, +16 and +24, and the frame walk starts in
+ * its caller (the Go code that asked for the memory, the site).
  */
 SEC("uprobe")
-int go_cgo_cmalloc(struct pt_regs *ctx)
+int go_cgo_cmalloc_ret(struct pt_regs *ctx)
 {
-	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
-	struct go_pending p = {};
-
-	if (!cw_target(tgid) || go_caller(ctx, tgid, &p.site) ||
-	    bpf_probe_read_user(&p.size, sizeof(p.size), (void *)(PT_REGS_SP(ctx) + 8)))
-		return 0;
-	bpf_map_update_elem(&cw_cgo_pending, &tid, &p, BPF_ANY);
-	return 0;
-}
-
-/* libc malloc returned: if cgo asked for it on this thread, it is that allocation. */
-SEC("uretprobe")
-int go_malloc_ret(struct pt_regs *ctx)
-{
-	__u32 tgid = cw_current_tgid(), tid = (__u32)bpf_get_current_pid_tgid();
-	struct go_pending *p = bpf_map_lookup_elem(&cw_cgo_pending, &tid);
-	struct cw_inst_key a = { .tgid = tgid, .key = PT_REGS_RC(ctx) };
+#if defined(__TARGET_ARCH_x86)
+	__u32 tgid = cw_current_tgid();
+	struct { __u64 ret, size, p; } f;
+	struct cw_inst_key a = { .tgid = tgid };
 	struct cw_cgo_alloc v = {};
 	struct cw_go_stats *st;
 
-	if (!p)
+	if (!cw_target(tgid) ||
+	    bpf_probe_read_user(&f, sizeof(f), (void *)(PT_REGS_FP(ctx) + 8)) || !f.p)
 		return 0;
-	if (!a.key)
-		goto out;
-	v.site = p->site;
-	v.size = p->size;
+	a.key = f.p;
+	v.site.tgid = tgid;
+	v.site.instance = f.ret;
+	v.site.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	if (v.site.stack < 0)
+		v.site.stack = -1;
+	v.size = f.size;
 	if (cw_site_add(&cw_cgosites, &v.site, v.size, 1, CW_REC_CGO_SITE))
-		goto out;
+		return 0;
 	if (bpf_map_update_elem(&cw_cgo_allocs, &a, &v, BPF_ANY))
 		cw_drop(CW_REC_CGO_SITE, CW_DROP_MAP);
 	st = go_stats(tgid);
@@ -217,8 +198,7 @@ int go_malloc_ret(struct pt_regs *ctx)
 		__sync_fetch_and_add(&st->cgo_allocs, 1);
 		__sync_fetch_and_add(&st->cgo_bytes, (__s64)v.size);
 	}
-out:
-	bpf_map_delete_elem(&cw_cgo_pending, &tid);
+#endif
 	return 0;
 }
 

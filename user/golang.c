@@ -2,16 +2,20 @@
 /*
  * Go programs. Where the probes go (bpf/golang.bpf.c says what each does):
  *
- *   after CALL runtime.newproc1 in runtime.newproc.func1: the new g (RAX), its
+ *   after CALL runtime.newproc1 in runtime.newproc.func1, on the CALL
+ *                             runtime.runqput that follows: the new g (RBX), its
  *                             go statement and function (g.gopc, g.startpc), the
  *                             creating stack (the walk crosses systemstack)
- *   runtime.goexit0           entry: the g that ended
- *   <pkg>._cgo_cmalloc        entry: cgo is about to malloc (C.CString ...)
- *   malloc (libc)             return: the address cgo got, for this pid only
- *   free (libc)               entry: for this pid only
+ *   runtime.goexit0           entry (its stack check's branch): the g that ended
+ *   after CALL runtime.cgocall in <pkg>._cgo_cmalloc: the C memory cgo got
+ *                             (C.CString, C.CBytes, C.malloc), its size and caller;
+ *                             for this pid only
+ *   free (libc)               entry (its NULL test's branch): for this pid only
  *
- * The CALL is found by decoding the closure's bytes: the first E8 rel32 whose
- * target is newproc1. Functions come from .symtab or, stripped, .gopclntab.
+ * Where it can, a probe sits on an instruction the kernel emulates (a CALL,
+ * a branch) rather than one it steps out of line (emulated_site). Each CALL is found by decoding the function's bytes: the first E8 rel32
+ * whose target is the callee. Functions come from .symtab or, stripped,
+ * .gopclntab.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 #include "gosym.h"
 #include "runtime.h"
 #include "util.h"
+#include "x86code.h"
 
 /* A Go binary, probed once for every process that runs it. */
 struct gobin {
@@ -43,7 +48,7 @@ struct gobin {
 	__s32 tls_g;		/* where g is from the thread pointer */
 	bool pie;		/* position-independent: addresses need the load bias */
 	bool goroutines;	/* goroutine probes attached */
-	__u64 cmalloc;		/* file offset of _cgo_cmalloc, 0 = not a cgo program */
+	__u64 cmalloc;		/* file offset after _cgo_cmalloc's cgocall, 0 = no cgo */
 	int refs;		/* live targets running it: its probes go with the last */
 	struct bpf_link *link[4];	/* newproc1 return site, goexit0 */
 	int nlink;
@@ -53,7 +58,7 @@ struct gotarget {
 	pid_t pid;
 	int bin;		/* index in golang.bin */
 	__u32 flags;		/* CW_GO_* */
-	struct bpf_link *libc[3];	/* its own cgo: malloc return, free, _cgo_cmalloc */
+	struct bpf_link *libc[2];	/* its own cgo: _cgo_cmalloc's result, libc's free */
 };
 
 struct golang {
@@ -100,36 +105,46 @@ static int go_minor(const char *v)
 	return minor;
 }
 
-/* The file offset right after the first CALL @callee in function @fn (file offsets), or 0. */
+/* Up to @n bytes of @path at file offset @off; how many were read (0 on errors). */
+static size_t code_at(const char *path, __u64 off, unsigned char *code, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = fd < 0 ? -1 : pread(fd, code, n, (off_t)off);
+
+	if (fd >= 0)
+		close(fd);
+	return got > 0 ? (size_t)got : 0;
+}
+
+/*
+ * The file offset right after the first CALL @callee in function @fn (file
+ * offsets), or 0. The callee either precedes @fn or follows it closely.
+ */
 static __u64 call_return_site(const char *path, __u64 fn, __u64 callee)
 {
 	unsigned char code[1024];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return 0;
-	n = pread(fd, code, sizeof(code), (off_t)fn);
-	close(fd);
-	for (ssize_t i = 0; i + 5 <= n; i++) {
-		__s32 rel;
+	return x86__call_return(code, code_at(path, fn, code, sizeof(code)), fn, callee);
+}
 
-		if (code[i] != 0xe8)
-			continue;
-		memcpy(&rel, &code[i + 1], sizeof(rel));
-		if (fn + (__u64)i + 5 + (__u64)(__s64)rel == callee)
-			return fn + (__u64)i + 5;
-		/* the closure is small; newproc1 follows it in the file */
-		if (fn + (__u64)i >= callee && callee > fn)
-			break;
-	}
-	return 0;
+/*
+ * Where a probe meant for file offset @off of @path goes so that the kernel
+ * emulates the instruction under it rather than stepping it out of line
+ * (x86code.c says why). Only for instructions that run once a call: Go's
+ * stack check runs again after the stack grew, but not on the system stack.
+ */
+static __u64 emulated_site(const char *path, __u64 off)
+{
+	unsigned char code[16];
+
+	return off + x86__flags_then_branch(code, code_at(path, off, code, sizeof(code)));
 }
 
 /* Attach the goroutine probes to binary @path; 0 or -errno (said). */
 static int attach_goroutines(struct golang *g, const char *path, struct gobin *b)
 {
-	__u64 func1, newproc1, goexit0, site;
+	__u64 func1, newproc1, runqput, goexit0, site, runq = 0;
+	__u64 cookie = (__u64)b->off->g_gopc | (__u64)b->off->g_startpc << 16;
 	int err;
 
 	if (elfsym__offset(path, "runtime.newproc.func1", &func1) ||
@@ -145,9 +160,20 @@ static int attach_goroutines(struct golang *g, const char *path, struct gobin *b
 			"goroutine figures", path, b->version);
 		return -ENOENT;
 	}
+	/* the CALL runtime.runqput(pp, newg, true) right after: emulated, not stepped */
+	if (!elfsym__offset(path, "runtime.runqput", &runqput))
+		runq = call_return_site(path, func1, runqput);
+	if (runq > site && runq - 5 - site <= 64) {
+		site = runq - 5;
+		cookie |= CW_GO_COOKIE_ARG2;
+	}
+	goexit0 = emulated_site(path, goexit0);
+	cw_debug("%s (%s): goroutine probes at file offsets 0x%llx (%s) and 0x%llx (goexit0)",
+		 path, b->version, (unsigned long long)site,
+		 cookie & CW_GO_COOKIE_ARG2 ? "CALL runqput" : "after newproc1",
+		 (unsigned long long)goexit0);
 	b->nlink = 0;
-	err = probes__attach_link(g->probes, "go_newproc1_ret", -1, path, site,
-				  (__u64)b->off->g_gopc | (__u64)b->off->g_startpc << 16, false,
+	err = probes__attach_link(g->probes, "go_newproc1_ret", -1, path, site, cookie, false,
 				  &b->link[b->nlink++]);
 	if (!err)
 		err = probes__attach_link(g->probes, "go_goexit", -1, path, goexit0, 0, false,
@@ -304,11 +330,20 @@ static int seed(struct golang *g, pid_t pid, const struct gobin *b)
 /* Attach binary @b's probes (again, once its last target had taken them away); @path: where. */
 static void gobin_probe(struct golang *g, const char *path, struct gobin *b)
 {
-	__u64 off;
+	__u64 cmalloc, cgocall;
 
 	b->goroutines = !attach_goroutines(g, path, b);
 	/* cgo's probes are per target (attach_cgo): a WASM host needs none */
-	b->cmalloc = elfsym__offset(path, "*._cgo_cmalloc", &off) ? 0 : off;
+	b->cmalloc = 0;
+	if (!elfsym__offset(path, "*._cgo_cmalloc", &cmalloc) &&
+	    !elfsym__offset(path, "runtime.cgocall", &cgocall)) {
+		b->cmalloc = call_return_site(path, cmalloc, cgocall);
+		if (b->cmalloc)
+			b->cmalloc = emulated_site(path, b->cmalloc);	/* the nil check's branch */
+		else
+			cw_warn("%s (%s): no call to runtime.cgocall in _cgo_cmalloc: no cgo "
+				"figures", path, b->version);
+	}
 }
 
 /* The binary entry for @path, probed (goroutines, cgo) the first time; NULL if not Go. */
@@ -356,28 +391,23 @@ static struct gobin *gobin_get(struct golang *g, const char *path)
 	return b;
 }
 
-/* _cgo_cmalloc's entry, libc's malloc return and free entry, for @pid alone; 0 or -errno. */
+/* _cgo_cmalloc's result and libc's free entry, for @pid alone; 0 or -errno. */
 static int attach_cgo(struct golang *g, struct gotarget *t, pid_t pid, const char *exe,
 		      const char *path, const struct gobin *b)
 {
 	char libc[4096];
-	__u64 malloc_off, free_off;
+	__u64 free_off;
 	int err;
 
 	err = runtime__binary_path("libc.so.6", pid, exe, libc, sizeof(libc));
 	if (!err)
-		err = elfsym__offset(libc, "malloc", &malloc_off);
-	if (!err)
 		err = elfsym__offset(libc, "free", &free_off);
 	if (!err)
-		err = probes__attach_link(g->probes, "go_malloc_ret", pid, libc, malloc_off, 0,
-					  true, &t->libc[0]);
+		err = probes__attach_link(g->probes, "go_cgo_cmalloc_ret", pid, path, b->cmalloc,
+					  0, false, &t->libc[0]);
 	if (!err)
-		err = probes__attach_link(g->probes, "go_free", pid, libc, free_off, 0, false,
-					  &t->libc[1]);
-	if (!err)
-		err = probes__attach_link(g->probes, "go_cgo_cmalloc", pid, path, b->cmalloc, 0,
-					  false, &t->libc[2]);
+		err = probes__attach_link(g->probes, "go_free", pid, libc,
+					  emulated_site(libc, free_off), 0, false, &t->libc[1]);
 	return err;
 }
 
@@ -449,7 +479,7 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 		int err = attach_cgo(g, t, pid, exe, path, b);
 
 		if (err)
-			cw_warn("process %d: no cgo allocation figures: attaching to libc's malloc "
+			cw_warn("process %d: no cgo allocation figures: attaching the cgo probes "
 				"failed: %s", pid, strerror(-err));
 		else
 			t->flags |= CW_GO_CGO;
@@ -551,7 +581,7 @@ void golang__forget(struct golang *g, pid_t pid)
 		probes__map_forget_tgid(g->probes, "cw_goroutines", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgosites", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgo_allocs", tgid);
-		for (int k = 0; k < 3; k++)
+		for (int k = 0; k < 2; k++)
 			probes__detach(g->probes, g->t[i].libc[k]);
 		b = &g->bin[g->t[i].bin];
 		/* the last target of that binary gone: its probes too */

@@ -697,8 +697,8 @@ static bool cgo_wrapper(const char *frame)
  * Name site @seen: its stack symbolized, cut at the first frame that is not
  * code (a frame-pointer walk through code without frame pointers makes frames
  * up, which would split one site into many). Goroutine and cgo sites carry
- * the go statement's or the cgo caller's PC (key.instance) as frame 0 (a
- * walk from a Go function's entry skips its caller).
+ * the go statement's or the cgo caller's PC (key.instance) as frame 0; the
+ * frames the walk took before it (the runtime's, cgo's) are dropped.
  */
 static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 {
@@ -710,9 +710,10 @@ static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 
 	if (c->unwind && unwind__is_id(key->stack))	/* --unwind=dwarf: interned in user space */
 		n = unwind__stack(c->unwind, key->tgid, key->stack, ips, CW_STACK_DEPTH);
-	if (seen->kind == SITE_GO) {
+	if (go) {
 		/* the walk went newproc1 -> systemstack -> newproc -> the creator, whose
-		 * return address is the go statement's PC: its callers follow it */
+		 * return address is the go statement's PC, or _cgo_cmalloc -> its
+		 * caller: the callers follow that PC */
 		int from = n;
 
 		for (int i = 0; i < n; i++)
@@ -722,10 +723,7 @@ static void site_name(struct collector *c, struct site_seen *seen, __u64 start)
 			}
 		memmove(&ips[1], &ips[from], (size_t)(n - from) * sizeof(ips[0]));
 		n = 1 + n - from;
-	}
-	if (go) {
 		ips[0] = key->instance;
-		n = n ? n : 1;
 	}
 	seen->nframes = 0;
 	inst_label(c, key->tgid, go ? 0 : key->instance, label, sizeof(label));
