@@ -156,7 +156,7 @@ def test_profiles_and_probe_commands(env):
     assert res.stdout.startswith("profile wasmtime (built-in)"), res.stdout
     assert res.stdout.count("  found ") >= 6 and "MISSING" not in res.stdout, res.stdout
     for sym in ("wasmtime_module_new", "wasmtime_instance_new", "wasmtime_store_delete",
-                "wasmtime_func_call", "wrap_trampoline", "memory_grow"):
+                "wasmtime_func_call", "goTrampolineWrap", "memory_grow"):
         assert f" {sym}" in res.stdout, sym
     res = cw.run(env, ["probe", "--exe", cw.fixture(env, "memthreads"), "--runtime", "wasmtime"])
     assert res.returncode == 1
