@@ -163,8 +163,9 @@ int go_goexit(struct pt_regs *ctx)
 /*
  * <pkg>._cgo_cmalloc(n uint64) (p unsafe.Pointer): C.CString, C.CBytes and
  * C.malloc allocate through it, and it calls C's malloc through
- * runtime.cgocall. The probe is on the instruction after that CALL: one trap
- * an allocation, and none on the process's other mallocs. The function is
+ * runtime.cgocall. The probe is after that CALL, on the branch of the nil
+ * check that follows where golang.c finds it: one trap an allocation, and
+ * none on the process's other mallocs. The function is
  * go:cgo_unsafe_args, so ABI0: with the frame pointer it set up, its return
  * address, n and p are at RBP+8, +16 and +24, and the frame walk starts in
  * its caller (the Go code that asked for the memory, the site).

@@ -7,15 +7,15 @@
  *                             go statement and function (g.gopc, g.startpc), the
  *                             creating stack (the walk crosses systemstack)
  *   runtime.goexit0           entry (its stack check's branch): the g that ended
- *   after CALL runtime.cgocall in <pkg>._cgo_cmalloc: the C memory cgo got
- *                             (C.CString, C.CBytes, C.malloc), its size and caller;
- *                             for this pid only
+ *   after CALL runtime.cgocall in <pkg>._cgo_cmalloc (the nil check's branch):
+ *                             the C memory cgo got (C.CString, C.CBytes, C.malloc),
+ *                             its size and caller; for this pid only
  *   free (libc)               entry (its NULL test's branch): for this pid only
  *
  * Where it can, a probe sits on an instruction the kernel emulates (a CALL,
- * a branch) rather than one it steps out of line (emulated_site). Each CALL is found by decoding the function's bytes: the first E8 rel32
- * whose target is the callee. Functions come from .symtab or, stripped,
- * .gopclntab.
+ * a branch) rather than one it steps out of line (emulated_site). Each CALL
+ * is found by decoding the function's bytes: the first E8 rel32 whose target
+ * is the callee. Functions come from .symtab or, stripped, .gopclntab.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
  * breakpoint; on the hit, the kernel either emulates the original (CALL,
  * JMP, Jcc, NOP, PUSH) or copies it to a page of its own and single-steps
  * it there, a second exception. On these machines that debug exception is
- * the dearer of the two (DESIGN.md's uprobe cost is mostly it), so a probe
- * on an emulated instruction costs about half.
+ * the dearer of the two: DESIGN.md measured about 5 us a hit on an emulated
+ * instruction against 19 us on a stepped one.
  */
 #include <string.h>
 
