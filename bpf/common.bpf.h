@@ -119,6 +119,17 @@ struct {
 	__uint(max_entries, 16384);
 } cw_stacks SEC(".maps") __weak;
 
+/*
+ * The user stack id for a site key: -1 when the walk fails, so that the
+ * failures make one "unknown" site rather than one per error code.
+ */
+static __always_inline __s32 cw_site_stack(void *ctx)
+{
+	long id = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+
+	return id < 0 ? -1 : (__s32)id;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct cw_site_key);

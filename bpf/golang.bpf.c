@@ -107,9 +107,7 @@ int go_newproc1_ret(struct pt_regs *ctx)
 	    bpf_probe_read_user(&one.start, sizeof(one.start),
 				(void *)(gp + ((cookie >> 16) & 0xffff))))
 		return 0;
-	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
-	if (k.stack < 0)
-		k.stack = -1;
+	k.stack = cw_site_stack(ctx);
 	site = bpf_map_lookup_elem(&cw_gsites, &k);
 	if (!site && bpf_map_update_elem(&cw_gsites, &k, &one, BPF_NOEXIST)) {
 		/* another thread made it meanwhile, or the map is full */
@@ -186,9 +184,7 @@ int go_cgo_cmalloc_ret(struct pt_regs *ctx)
 	a.key = f.p;
 	v.site.tgid = tgid;
 	v.site.instance = f.ret;
-	v.site.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
-	if (v.site.stack < 0)
-		v.site.stack = -1;
+	v.site.stack = cw_site_stack(ctx);
 	v.size = f.size;
 	if (cw_site_add(&cw_cgosites, &v.site, v.size, 1, CW_REC_CGO_SITE))
 		return 0;

@@ -76,9 +76,7 @@ static __always_inline void heap_sample(void *ctx, __u32 tgid, __u64 inst, __s64
 		return;
 	*acc -= cfg_heap_sample;
 	/* an unreadable stack still counts, as the site "unknown" (-1) */
-	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
-	if (k.stack < 0)
-		k.stack = -1;
+	k.stack = cw_site_stack(ctx);
 	/* --unwind=dwarf: user space unwinds and charges it (the fp walk is its fallback) */
 	if (cfg_unwind && !cw_ustack_send(tgid, inst, CW_US_HEAP, k.stack, cfg_heap_sample))
 		return;

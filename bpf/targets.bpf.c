@@ -87,9 +87,7 @@ static __always_inline void thread_site(void *ctx, __u32 tgid, __u32 tid, __u64 
 	struct cw_site_key k = { .tgid = tgid, .instance = inst };
 
 	/* an unreadable stack still counts, as the site "unknown" (-1) */
-	k.stack = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
-	if (k.stack < 0)
-		k.stack = -1;
+	k.stack = cw_site_stack(ctx);
 	if (!cw_site_add(&cw_tsites, &k, 1, 1, CW_REC_THREAD_SITE))
 		bpf_map_update_elem(&cw_tid_site, &tid, &k, BPF_ANY);
 }

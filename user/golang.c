@@ -58,7 +58,7 @@ struct gotarget {
 	pid_t pid;
 	int bin;		/* index in golang.bin */
 	__u32 flags;		/* CW_GO_* */
-	struct bpf_link *libc[2];	/* its own cgo: _cgo_cmalloc's result, libc's free */
+	struct bpf_link *cgo[2];	/* its own cgo probes: _cgo_cmalloc's result, libc's free */
 };
 
 struct golang {
@@ -106,7 +106,7 @@ static int go_minor(const char *v)
 }
 
 /* Up to @n bytes of @path at file offset @off; how many were read (0 on errors). */
-static size_t code_at(const char *path, __u64 off, unsigned char *code, size_t n)
+static size_t file_bytes(const char *path, __u64 off, unsigned char *code, size_t n)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t got = fd < 0 ? -1 : pread(fd, code, n, (off_t)off);
@@ -124,7 +124,7 @@ static __u64 call_return_site(const char *path, __u64 fn, __u64 callee)
 {
 	unsigned char code[1024];
 
-	return x86__call_return(code, code_at(path, fn, code, sizeof(code)), fn, callee);
+	return x86__call_return(code, file_bytes(path, fn, code, sizeof(code)), fn, callee);
 }
 
 /*
@@ -137,7 +137,7 @@ static __u64 emulated_site(const char *path, __u64 off)
 {
 	unsigned char code[16];
 
-	return off + x86__flags_then_branch(code, code_at(path, off, code, sizeof(code)));
+	return off + x86__flags_then_branch(code, file_bytes(path, off, code, sizeof(code)));
 }
 
 /* Attach the goroutine probes to binary @path; 0 or -errno (said). */
@@ -187,15 +187,9 @@ static int attach_goroutines(struct golang *g, const char *path, struct gobin *b
 static bool elf_is_dyn(const char *path)
 {
 	unsigned char h[18];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	bool dyn = false;
 
-	if (fd < 0)
-		return false;
-	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h))
-		dyn = h[16] == 3;	/* e_type, little-endian: ET_DYN */
-	close(fd);
-	return dyn;
+	/* e_type, little-endian: ET_DYN */
+	return file_bytes(path, 0, h, sizeof(h)) == sizeof(h) && h[16] == 3;
 }
 
 /*
@@ -404,10 +398,10 @@ static int attach_cgo(struct golang *g, struct gotarget *t, pid_t pid, const cha
 		err = elfsym__offset(libc, "free", &free_off);
 	if (!err)
 		err = probes__attach_link(g->probes, "go_cgo_cmalloc_ret", pid, path, b->cmalloc,
-					  0, false, &t->libc[0]);
+					  0, false, &t->cgo[0]);
 	if (!err)
 		err = probes__attach_link(g->probes, "go_free", pid, libc,
-					  emulated_site(libc, free_off), 0, false, &t->libc[1]);
+					  emulated_site(libc, free_off), 0, false, &t->cgo[1]);
 	return err;
 }
 
@@ -581,8 +575,8 @@ void golang__forget(struct golang *g, pid_t pid)
 		probes__map_forget_tgid(g->probes, "cw_goroutines", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgosites", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgo_allocs", tgid);
-		for (int k = 0; k < 2; k++)
-			probes__detach(g->probes, g->t[i].libc[k]);
+		for (size_t k = 0; k < sizeof(g->t[i].cgo) / sizeof(g->t[i].cgo[0]); k++)
+			probes__detach(g->probes, g->t[i].cgo[k]);
 		b = &g->bin[g->t[i].bin];
 		/* the last target of that binary gone: its probes too */
 		if (b->refs > 0 && --b->refs == 0) {
