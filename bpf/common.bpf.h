@@ -120,13 +120,150 @@ struct {
 } cw_stacks SEC(".maps") __weak;
 
 /*
+ * Site stacks walked here (cw_site_stack): the same frames as cw_stacks
+ * holds, under ids CW_FPSTACK_BASE + 29 bits of their hash. Allocated as
+ * used: a full table would be 16 MiB of kernel memory.
+ */
+struct cw_fpstack {
+	__u64 ip[CW_STACK_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct cw_fpstack);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} cw_fpstacks SEC(".maps") __weak;
+
+/*
+ * The walk's scratch copy (too big for the BPF stack). A uprobe's program
+ * may be preempted, though not moved to another CPU: a walk that finds the
+ * copy busy leaves it to the one it preempted and takes the kernel's walk.
+ */
+struct cw_fpscratch {
+	struct cw_fpstack st;
+	__u64 busy;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_fpscratch);
+	__uint(max_entries, 1);
+} cw_fpscratch SEC(".maps") __weak;
+
+struct cw_fp_state {
+	struct cw_fpstack *st;
+	struct cw_fpstack *old;	/* the stored stack of the same hash */
+	__u64 fp;
+	__u64 hash;
+	__u32 n;	/* frames in st */
+};
+
+/* FNV-1a over whole addresses */
+static __always_inline __u64 cw_fp_mix(__u64 h, __u64 ip)
+{
+	return (h ^ ip) * 0x100000001b3ULL;
+}
+
+/* bpf_loop callbacks: verified once, where a loop would be unrolled into every caller. */
+static long cw_fp_frame(__u32 i, void *arg)
+{
+	struct cw_fp_state *w = arg;
+	__u64 frame[2], fp = w->fp;
+
+	if (i + 1 >= CW_STACK_DEPTH || !fp || (fp & 7) ||
+	    bpf_probe_read_user(frame, sizeof(frame), (void *)fp) || !frame[1] || frame[0] == fp)
+		return 1;
+	w->st->ip[i + 1] = frame[1];
+	w->n = i + 2;
+	w->hash = cw_fp_mix(w->hash, frame[1]);
+	w->fp = frame[0];
+	return 0;
+}
+
+/* Sets n to 0 at the first frame where old and st differ. */
+static long cw_fp_same(__u32 i, void *arg)
+{
+	struct cw_fp_state *w = arg;
+
+	if (i >= CW_STACK_DEPTH || i > w->n)
+		return 1;
+	if (w->old->ip[i] == w->st->ip[i])
+		return 0;
+	w->n = 0;
+	return 1;
+}
+
+/*
+ * The current task's user stack by its frame pointers, as the kernel's walk
+ * for bpf_get_stackid(BPF_F_USER_STACK) gives it (the interrupted PC, then
+ * each frame's return address), but stopping at a zero, misaligned or
+ * self-pointing frame pointer:
+ * - the kernel's walk reads through the zero frame pointer that ends every
+ *   stack (runtime.goexit's, _start's) and takes a fault there; this walk
+ *   makes a Go probe's program about 0.7 us faster here (README, How it works);
+ * - it follows a pointer to itself (in glibc's clone3 RBP is the new
+ *   thread's struct pthread, whose first word points to itself) for all 127
+ *   frames, each thread's different, so each creation was a stack of its own.
+ * Returns the stack's id, or -1: a full table, or two stacks of one hash.
+ */
+static __noinline __s32 cw_fp_intern(struct cw_fpstack *st, struct pt_regs *regs)
+{
+	struct cw_fp_state w = { .st = st, .n = 1 };
+	__u32 id, end;
+
+	w.st->ip[0] = regs->ip;
+	w.hash = cw_fp_mix(0xcbf29ce484222325ULL, regs->ip);
+	w.fp = regs->bp;
+	bpf_loop(CW_STACK_DEPTH - 1, cw_fp_frame, &w, 0);	/* i from 0: frame i + 1 */
+	/* a 0 ends the frames; the slots past it keep an earlier walk's, unread */
+	end = w.n;
+	if (end < CW_STACK_DEPTH)
+		w.st->ip[end] = 0;
+	id = CW_FPSTACK_BASE | (__u32)(w.hash >> 35);
+	w.old = bpf_map_lookup_elem(&cw_fpstacks, &id);
+	if (!w.old) {
+		if (!bpf_map_update_elem(&cw_fpstacks, &id, w.st, BPF_NOEXIST))
+			return id;
+		w.old = bpf_map_lookup_elem(&cw_fpstacks, &id);	/* another CPU's, or full */
+		if (!w.old)
+			return -1;
+	}
+	/* the same hash: the same frames (through the terminating 0), or fall back */
+	bpf_loop(w.n + 1, cw_fp_same, &w, 0);
+	return w.n ? (__s32)id : -1;
+}
+
+static __always_inline __s32 cw_fp_walk(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct cw_fpscratch *sc;
+	__u32 zero = 0;
+	__s32 id;
+
+	sc = bpf_map_lookup_elem(&cw_fpscratch, &zero);
+	if (!sc || !regs || __sync_lock_test_and_set(&sc->busy, 1))
+		return -1;
+	id = cw_fp_intern(&sc->st, regs);
+	sc->busy = 0;
+	return id;
+}
+
+/*
  * The user stack id for a site key: -1 when the walk fails, so that the
- * failures make one "unknown" site rather than one per error code.
+ * failures make one "unknown" site rather than one per error code. The
+ * kernel's walk is the fallback, for the rare hash collision.
  */
 static __always_inline __s32 cw_site_stack(void *ctx)
 {
-	long id = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
+	__s32 fid = cw_fp_walk();
+	long id;
 
+	if (fid >= 0)
+		return fid;
+	id = bpf_get_stackid(ctx, &cw_stacks, BPF_F_USER_STACK);
 	return id < 0 ? -1 : (__s32)id;
 }
 

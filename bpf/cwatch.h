@@ -348,6 +348,7 @@ struct cw_rec_inst_stats {
  * and the sample's weight charged to (target, instance, stack) in cw_sites.
  */
 #define CW_STACK_DEPTH 127	/* frames in cw_stacks (the kernel's PERF_MAX_STACK_DEPTH) */
+#define CW_FPSTACK_BASE 0x20000000	/* ids of cw_fpstacks (cw_stacks's are below 16384) */
 #define CW_SITE_FRAMES 12	/* frames kept per site in records */
 #define CW_FRAME_LEN 112	/* bytes per symbolized frame, NUL included */
 

@@ -665,11 +665,11 @@ int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 
 int probes__stack(struct probes *p, __s32 id, __u64 *ips)
 {
+	struct bpf_map *m = id >= CW_FPSTACK_BASE ? p->skel->maps.cw_fpstacks : p->skel->maps.cw_stacks;
 	__u32 key = (__u32)id;
 	int n = 0;
 
-	if (bpf_map__lookup_elem(p->skel->maps.cw_stacks, &key, sizeof(key), ips,
-				 CW_STACK_DEPTH * sizeof(__u64), 0))
+	if (bpf_map__lookup_elem(m, &key, sizeof(key), ips, CW_STACK_DEPTH * sizeof(__u64), 0))
 		return 0;
 	while (n < CW_STACK_DEPTH && ips[n])
 		n++;
