@@ -486,6 +486,22 @@ static __always_inline void cw_peak_raise(struct cw_peak *p, __u64 v, __u64 now)
  */
 #define CW_PEND_BYTES (256 << 10)
 #define CW_PEND_PAGES 64
+#define CW_SLOT_PAGES 16	/* pages a thread's faults leave on its CPU's slot (cw_pgslot) */
+
+/* The live target entry of @tgid, or NULL if it is not a (live) target. */
+static __always_inline struct cw_stats *cw_target(__u32 tgid)
+{
+	struct cw_stats *s = bpf_map_lookup_elem(&cw_targets, &tgid);
+
+	if (!s || (s->flags & CW_F_EXITED))
+		return NULL;
+	return s;
+}
+
+static __always_inline __u32 cw_current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
 
 /*
  * Add thread @t's pending charges to instance t->inst (@st: its stats if the
@@ -518,15 +534,19 @@ static __always_inline void cw_inst_flush(struct cw_thread *t, __u32 tgid,
 }
 
 /* The thread of target @s running an instance now, or NULL: one lookup, for profiled targets only. */
-static __always_inline struct cw_thread *cw_inst_thread(struct cw_stats *s)
+static __always_inline struct cw_thread *cw_inst_thread_of(struct cw_stats *s, __u32 tid)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct cw_thread *t;
 
 	if (!(s->flags & CW_F_PROFILE))
 		return NULL;
 	t = bpf_map_lookup_elem(&cw_threads, &tid);
 	return t && t->inst ? t : NULL;
+}
+
+static __always_inline struct cw_thread *cw_inst_thread(struct cw_stats *s)
+{
+	return cw_inst_thread_of(s, (__u32)bpf_get_current_pid_tgid());
 }
 
 /*
@@ -548,30 +568,71 @@ static __always_inline struct cw_inst_stats *cw_current_inst(struct cw_stats *s,
 }
 
 /*
+ * Pages allocated on this CPU by one thread and not yet charged. A thread's
+ * allocations (kmem:mm_page_alloc, which fires for every page allocated on
+ * the machine) are added up here with no lookup; they are charged to its
+ * target and instance at its next RSS change (the same fault, mostly), when
+ * it enters or leaves an instance, or when another thread allocates on this
+ * CPU. The programs that add and take run with preemption off, and an
+ * interrupt's allocation adds while a take may be under way: takes exchange.
+ */
+struct cw_pgslot {
+	__u32 tid;
+	__u32 tgid;
+	__u64 pages;
+	__u64 target;	/* tgid was a target's when the slot was taken: count */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct cw_pgslot);
+	__uint(max_entries, 1);
+} cw_pgslot SEC(".maps") __weak;
+
+/* @n pages of target @s, allocated on its thread @t (NULL: not known or none) */
+static __always_inline void cw_pages_charge(struct cw_stats *s, struct cw_thread *t, __u64 n)
+{
+	__sync_fetch_and_add(&s->page_allocs, n);
+	if (!t || !t->inst)
+		return;
+	t->pages += n;
+	t->pend_pages += n;
+	if (t->pend_pages >= CW_PEND_PAGES)
+		cw_inst_flush(t, t->tgid, NULL);
+}
+
+/*
+ * The pages thread @tid of target @tgid has waiting on this CPU, if at least
+ * @min, now its caller's to charge. The slot counts them from now on,
+ * whatever it thought: the thread may have become a target since.
+ */
+static __always_inline __u64 cw_pages_take(__u32 tid, __u32 tgid, __u64 min)
+{
+	__u32 zero = 0;
+	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
+
+	if (!p || p->tid != tid || p->tgid != tgid)
+		return 0;
+	p->target = 1;
+	return p->pages && p->pages >= min ? __sync_lock_test_and_set(&p->pages, 0) : 0;
+}
+
+/*
  * Thread @t now runs instance @inst (0: none): what waited on it goes to the
  * instance it leaves (@st: that one's stats if the caller has them).
  */
 static __always_inline void cw_inst_enter(struct cw_thread *t, __u32 tgid, __u64 inst,
 					  struct cw_inst_stats *st)
 {
+	__u64 pages = cw_pages_take((__u32)bpf_get_current_pid_tgid(), tgid, 1);
+	struct cw_stats *s;
+
+	if (pages && (s = cw_target(tgid)))
+		cw_pages_charge(s, t, pages);
 	if (t->inst != inst)
 		cw_inst_flush(t, tgid, st);
 	t->inst = inst;
-}
-
-/* The live target entry of @tgid, or NULL if it is not a (live) target. */
-static __always_inline struct cw_stats *cw_target(__u32 tgid)
-{
-	struct cw_stats *s = bpf_map_lookup_elem(&cw_targets, &tgid);
-
-	if (!s || (s->flags & CW_F_EXITED))
-		return NULL;
-	return s;
-}
-
-static __always_inline __u32 cw_current_tgid(void)
-{
-	return bpf_get_current_pid_tgid() >> 32;
 }
 
 /* Recompute the resident peaks of @s after an RSS change, at @now. */

@@ -200,7 +200,8 @@ _Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
 static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long size, bool curr,
 				      struct mm_struct *mm)
 {
-	__u32 tgid = cw_current_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id;
 	int m = member & (CW_RSS_NR - 1);	/* bounded for the verifier */
 	struct cw_stats *s;
 	__u64 now;
@@ -242,14 +243,18 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 		size = rss_sum(mm, member);
 	/* a target's event: the clock is read only now */
 	now = tick_clock();
-	if (curr && member != CW_RSS_SWAP) {
+	if (curr) {
+		struct cw_thread *t = cw_inst_thread_of(s, tid);
+		/* the pages the thread allocated, in batches: calls take the rest */
+		__u64 pages = cw_pages_take(tid, tgid, CW_SLOT_PAGES);
 		/* the thread's net resident change is charged to its instance */
-		struct cw_thread *t = cw_inst_thread(s);
 		__s64 d = (size > 0 ? size : 0) - (__s64)s->rss[m];
 
+		if (pages)
+			cw_pages_charge(s, t, pages);
 		if (cfg_heap_sample && member == CW_RSS_ANON)
 			heap_sample(ctx, tgid, t ? t->inst : 0, d);
-		if (t) {
+		if (t && member != CW_RSS_SWAP) {
 			t->charged += d;
 			t->pend_charged += d;
 			if (t->pend_charged > t->pend_hi) {
@@ -296,24 +301,45 @@ int BPF_PROG(tp_rss_stat_btf, struct mm_struct *mm, int member)
 /*
  * Pages allocated while a target's thread runs (kmem:mm_page_alloc), and on
  * an instance's thread, whose instance gets them in batches (cw_inst_flush).
+ * This fires for every page allocated on the machine: a thread's pages are
+ * added up in this CPU's slot (cw_pgslot) with no lookup, and the target
+ * lookup is made once a run of allocations by one thread, not once a page.
+ * Its target's programs take them (rss_update, cw_inst_enter); another
+ * thread allocating here charges what is left.
  */
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(tp_page_alloc, struct page *page, unsigned int order)
 {
-	struct cw_stats *s = cw_target(cw_current_tgid());
-	__u64 n = 1ULL << (order & 31);
-	struct cw_thread *t;
+	__u64 id = bpf_get_current_pid_tgid(), n = 1ULL << (order & 31);
+	__u32 zero = 0, tid = (__u32)id, tgid = id >> 32;
+	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
+	struct cw_thread *t = NULL;
+	struct cw_stats *s;
+	__u64 left;
 
-	if (!s)
+	if (!p)
 		return 0;
-	__sync_fetch_and_add(&s->page_allocs, n);
-	t = cw_inst_thread(s);
-	if (!t)
+	if (p->tid == tid && p->tgid == tgid) {
+		if (p->target)
+			p->pages += n;
 		return 0;
-	t->pages += n;
-	t->pend_pages += n;
-	if (t->pend_pages >= CW_PEND_PAGES)
-		cw_inst_flush(t, t->tgid, NULL);
+	}
+	/* another thread's slot: charge what it left, then make it this one's */
+	left = p->pages;
+	if (left && (s = cw_target(p->tgid))) {
+		if (s->flags & CW_F_PROFILE) {
+			__u32 otid = p->tid;
+
+			t = bpf_map_lookup_elem(&cw_threads, &otid);
+			if (t && t->tgid != p->tgid)
+				t = NULL;
+		}
+		cw_pages_charge(s, t, left);
+	}
+	p->tid = tid;
+	p->tgid = tgid;
+	p->target = cw_target(tgid) != NULL;
+	p->pages = p->target ? n : 0;
 	return 0;
 }
 

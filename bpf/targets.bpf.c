@@ -233,7 +233,11 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 		__u32 tid = BPF_CORE_READ(task, pid);
 		struct cw_site_key *k = bpf_map_lookup_elem(&cw_tid_site, &tid);
 		struct cw_site *site = k ? bpf_map_lookup_elem(&cw_tsites, k) : NULL;
+		/* the exiting thread's pages still on this CPU's slot */
+		__u64 pages = cw_pages_take(tid, tgid, 1);
 
+		if (pages)
+			cw_pages_charge(s, NULL, pages);
 		if (site && site->bytes)
 			__sync_fetch_and_add(&site->bytes, -1);
 		if (k)
