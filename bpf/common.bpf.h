@@ -54,7 +54,7 @@ struct {
 /* Syscall arguments saved at sys_enter for sys_exit; key tid. */
 struct cw_inflight {
 	__u64 a[4];
-	__u32 nr;	/* which syscall, enum cw_mmap_op or 0 for mprotect */
+	__u32 nr;	/* which syscall, enum cw_mmap_op */
 	__u32 pad;
 };
 
@@ -649,7 +649,11 @@ static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now)
 /* Update private writable mapped bytes (VmData) of @s from @mm. */
 static __always_inline void cw_data_vm(struct cw_stats *s, struct mm_struct *mm, __u64 now)
 {
-	__u64 v = (__u64)BPF_CORE_READ(mm, data_vm) << CW_PAGE_SHIFT;
+	__u64 v;
+
+	if (!mm)
+		return;
+	v = (__u64)mm->data_vm << CW_PAGE_SHIFT;	/* a BTF pointer: a plain load, no helper */
 
 	s->data_vm = v;
 	cw_peak_raise(&s->data_vm_peak, v, now);
