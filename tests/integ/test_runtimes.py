@@ -65,6 +65,12 @@ def check_three_contracts(truth, summary, runtime):
     leak_per_call = t["hostleak"]["host_leaked_bytes"] // t["hostleak"]["calls"]
     cw.near("hostleak retained per call", hostleak["retained_median_bytes"], leak_per_call, 0.10)
     assert hostleak["host_calls_total"] == t["hostleak"]["calls"], hostleak["host_calls_total"]
+    # pages allocated while each instance ran reach it (batched per CPU in the
+    # kernel, settled at every call's return): at least the pages its calls touched
+    assert hostleak["page_allocs_total"] * 4096 >= 0.9 * t["hostleak"]["host_leaked_bytes"], \
+        (hostleak["page_allocs_total"], t["hostleak"]["host_leaked_bytes"])
+    assert grower["page_allocs_total"] * 4096 >= 0.9 * t["grower"]["calls"] * PAGE, \
+        (grower["page_allocs_total"], t["grower"]["calls"])
     # the healthy instance shows no retained growth
     assert healthy["retained_median_bytes"] == 0, healthy
     assert abs(healthy["charged_bytes"]) < MIB, healthy["charged_bytes"]
