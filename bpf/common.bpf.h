@@ -573,14 +573,16 @@ static __always_inline struct cw_inst_stats *cw_current_inst(struct cw_stats *s,
  * the machine) are added up here with no lookup; they are charged to its
  * target and instance at its next RSS change (the same fault, mostly), when
  * it enters or leaves an instance, or when another thread allocates on this
- * CPU. The programs that add and take run with preemption off, and an
- * interrupt's allocation adds while a take may be under way: takes exchange.
+ * CPU. The owner and the count share a word: the page program adds with a
+ * plain store (it runs with preemption off and does not nest), and a take,
+ * which an allocation may interrupt (an interrupt's, or another thread's
+ * when a uprobe's program is preempted), compares and exchanges the whole
+ * word, so it never takes pages the slot counted for someone else.
  */
 struct cw_pgslot {
-	__u32 tid;
-	__u32 tgid;
-	__u64 pages;
-	__u64 target;	/* tgid was a target's when the slot was taken: count */
+	__u64 word;	/* owner tid << 32 | pages */
+	__u32 tgid;	/* the owner's */
+	__u32 target;	/* tgid was a target's when the slot was taken: count */
 };
 
 struct {
@@ -611,11 +613,19 @@ static __always_inline __u64 cw_pages_take(__u32 tid, __u32 tgid, __u64 min)
 {
 	__u32 zero = 0;
 	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
+	__u64 w, n;
 
-	if (!p || p->tid != tid || p->tgid != tgid)
+	if (!p)
+		return 0;
+	w = p->word;
+	if (w >> 32 != tid || p->tgid != tgid)
 		return 0;
 	p->target = 1;
-	return p->pages && p->pages >= min ? __sync_lock_test_and_set(&p->pages, 0) : 0;
+	n = (__u32)w;
+	if (!n || n < min)
+		return 0;
+	/* changed meanwhile: leave them to the next take */
+	return __sync_val_compare_and_swap(&p->word, w, w - n) == w ? n : 0;
 }
 
 /*

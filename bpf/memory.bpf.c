@@ -311,36 +311,34 @@ int BPF_PROG(tp_rss_stat_btf, struct mm_struct *mm, int member)
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(tp_page_alloc, struct page *page, unsigned int order)
 {
-	__u64 id = bpf_get_current_pid_tgid(), n = 1ULL << (order & 31);
-	__u32 zero = 0, tid = (__u32)id, tgid = id >> 32;
+	__u64 id = bpf_get_current_pid_tgid(), n = 1ULL << (order & 31), w;
+	__u32 zero = 0, tid = (__u32)id, tgid = id >> 32, left, otid;
 	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
 	struct cw_thread *t = NULL;
 	struct cw_stats *s;
-	__u64 left;
 
 	if (!p)
 		return 0;
-	if (p->tid == tid && p->tgid == tgid) {
+	w = p->word;
+	if (w >> 32 == tid && p->tgid == tgid) {
 		if (p->target)
-			p->pages += n;
+			p->word = w + n;
 		return 0;
 	}
 	/* another thread's slot: charge what it left, then make it this one's */
-	left = p->pages;
+	left = (__u32)w;
+	otid = w >> 32;
 	if (left && (s = cw_target(p->tgid))) {
 		if (s->flags & CW_F_PROFILE) {
-			__u32 otid = p->tid;
-
 			t = bpf_map_lookup_elem(&cw_threads, &otid);
 			if (t && t->tgid != p->tgid)
 				t = NULL;
 		}
 		cw_pages_charge(s, t, left);
 	}
-	p->tid = tid;
 	p->tgid = tgid;
 	p->target = cw_target(tgid) != NULL;
-	p->pages = p->target ? n : 0;
+	p->word = (__u64)tid << 32 | (p->target ? n : 0);
 	return 0;
 }
 
