@@ -254,7 +254,8 @@ static __always_inline __s32 cw_fp_walk(void)
 /*
  * The user stack id for a site key: -1 when the walk fails, so that the
  * failures make one "unknown" site rather than one per error code. The
- * kernel's walk is the fallback, for the rare hash collision.
+ * kernel's walk is the fallback (a hash collision, a full table, a busy
+ * scratch copy).
  */
 static __always_inline __s32 cw_site_stack(void *ctx)
 {

@@ -7,12 +7,12 @@
 #include "common.bpf.h"
 
 /*
- * A clock for the per-fault path, and for mprotect and brk, which a malloc-
- * heavy target makes by the thousand. bpf_ktime_get_ns() costs about 60 ns here
- * (a quarter of the whole kmem:rss_stat program); jiffies cost a load. User
- * space calibrates jiffies against CLOCK_MONOTONIC (probes__clock_sync: ns a
- * jiffy, and the monotonic time of jiffy 0) and keeps it in step; until it
- * has, the exact clock is used. The resident and data peaks' times are then
+ * A clock for the per-fault path and the mmap family (mprotect and brk a
+ * malloc-heavy target makes by the thousand). bpf_ktime_get_ns() costs
+ * about 60 ns here (a quarter of the whole kmem:rss_stat program); jiffies
+ * cost a load. User space calibrates jiffies against CLOCK_MONOTONIC
+ * (probes__clock_sync: ns a jiffy, and the monotonic time of jiffy 0) and
+ * keeps it in step; until it has, the exact clock is used. The resident and data peaks' times are then
  * to a tick (1-10 ms), which is finer than they are shown.
  */
 __u64 cw_jiffy_ns;
@@ -312,9 +312,8 @@ SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(tp_page_alloc, struct page *page, unsigned int order)
 {
 	__u64 id = bpf_get_current_pid_tgid(), n = 1ULL << (order & 31), w;
-	__u32 zero = 0, tid = (__u32)id, tgid = id >> 32, left, otid;
+	__u32 zero = 0, tid = (__u32)id, tgid = id >> 32, left;
 	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
-	struct cw_thread *t = NULL;
 	struct cw_stats *s;
 
 	if (!p)
@@ -327,15 +326,8 @@ int BPF_PROG(tp_page_alloc, struct page *page, unsigned int order)
 	}
 	/* another thread's slot: charge what it left, then make it this one's */
 	left = (__u32)w;
-	otid = w >> 32;
-	if (left && (s = cw_target(p->tgid))) {
-		if (s->flags & CW_F_PROFILE) {
-			t = bpf_map_lookup_elem(&cw_threads, &otid);
-			if (t && t->tgid != p->tgid)
-				t = NULL;
-		}
-		cw_pages_charge(s, t, left);
-	}
+	if (left && (s = cw_target(p->tgid)))
+		cw_pages_charge(s, cw_inst_thread_of(s, w >> 32), left);
 	p->tgid = tgid;
 	p->target = cw_target(tgid) != NULL;
 	p->word = (__u64)tid << 32 | (p->target ? n : 0);
@@ -396,7 +388,7 @@ static __always_inline int mm_exit(long ret)
 	s = cw_target(tgid);
 	if (!s || (ret < 0 && ret > -4096))
 		return 0;
-	now = bpf_ktime_get_ns();
+	now = tick_clock();
 	inst = cw_current_inst(s, tgid, &t);
 	switch (a.nr) {
 	case CW_MM_MMAP: /* len, prot, flags, fd */
@@ -511,27 +503,27 @@ int tp_enter_pkey_mp(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int tp_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
+/* The exit of a call that needs no saved arguments (mprotect, brk): count it, refresh VmData. */
+static __always_inline int mm_exit_counted(long ret, bool brk)
 {
-	struct cw_stats *s = ctx->ret < 0 ? NULL : cw_target(cw_current_tgid());
+	struct cw_stats *s = ret < 0 ? NULL : cw_target(cw_current_tgid());
 
 	if (s) {
-		__sync_fetch_and_add(&s->mprotect_calls, 1);
+		__sync_fetch_and_add(brk ? &s->brk_calls : &s->mprotect_calls, 1);
 		cw_data_vm(s, bpf_get_current_task_btf()->mm, tick_clock());
 	}
 	return 0;
 }
 
-/* brk needs no saved arguments either: count it and refresh VmData. */
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int tp_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
+{
+	return mm_exit_counted(ctx->ret, false);
+}
+
+/* brk returns the new break, never an error */
 SEC("tracepoint/syscalls/sys_exit_brk")
 int tp_exit_brk(struct trace_event_raw_sys_exit *ctx)
 {
-	struct cw_stats *s = cw_target(cw_current_tgid());
-
-	if (s) {
-		__sync_fetch_and_add(&s->brk_calls, 1);
-		cw_data_vm(s, bpf_get_current_task_btf()->mm, tick_clock());
-	}
-	return 0;
+	return mm_exit_counted(ctx->ret, true);
 }
