@@ -416,6 +416,7 @@ struct cw_go_layout {
 	__s32 g_m;
 	__s32 m_curg;
 	__s32 sched_bp;		/* g.sched + gobuf.bp */
+	__s32 g_status;		/* g.atomicstatus */
 };
 
 /* cw_unwind_fb (per-CPU array) indexes */
@@ -538,8 +539,13 @@ struct cw_rec_rules {
 /*
  * Go programs (--runtime go, or auto for Go binaries). Goroutines are seen in
  * newproc's closure once runtime.newproc1 has made them (the new g, its go
- * statement's PC and start function, the creating stack), and end at
- * runtime.goexit0 (the g). No return probes: a return probe crashes Go code.
+ * statement's PC and start function, the creating stack). No return probes:
+ * a return probe crashes Go code. A goroutine's end is seen without a probe
+ * of its own: the runtime reuses a g only once its goroutine is dead, so a
+ * creation on a g already in cw_goroutines ends the g's last goroutine, and
+ * user space sweeps the g's that are dead in the process and not reused
+ * (go_swept). Without syscall programs (Linux < 5.14), runtime.goexit0 is
+ * probed instead.
  * cw_gsites is keyed by cw_site_key with .instance = the PC after the go
  * statement (g.gopc) and .stack = the walk from the closure, which reaches
  * the creator's callers through that PC; goroutines alive at attach are
@@ -549,6 +555,20 @@ struct cw_rec_rules {
 
 /* go_newproc1_ret's attach cookie: the new g is the second argument (runqput's) */
 #define CW_GO_COOKIE_ARG2 (1ULL << 32)
+
+/* A goroutine (map cw_goroutines, key (tgid, g)). */
+struct cw_goroutine {
+	struct cw_site_key site;	/* where it was created */
+	__u64 token;		/* unique to the goroutine; 0 once its end was counted */
+};
+
+/* go_swept's argument: the goroutine @token on g @g of @tgid ended. */
+struct cw_go_end {
+	__u32 tgid;
+	__u32 pad;
+	__u64 g;
+	__u64 token;
+};
 
 struct cw_gsite {
 	__u64 alive;		/* goroutines from this site alive now */
@@ -560,7 +580,7 @@ struct cw_gsite {
 struct cw_go_stats {
 	__u64 created;		/* goroutines created since attach */
 	__u64 exited;		/* goroutines ended since attach (seen created or seeded) */
-	__u64 unknown_exits;	/* ended, but neither seen created nor seeded */
+	__u64 unknown_exits;	/* ended, neither seen created nor seeded (goexit0 probe only) */
 	__u64 cgo_allocs;	/* C allocations made through cgo's allocator (C.CString, C.malloc ...) */
 	__u64 cgo_frees;	/* of those, freed */
 	__s64 cgo_bytes;	/* bytes live from those */

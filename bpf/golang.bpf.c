@@ -27,11 +27,15 @@ struct {
 	__uint(max_entries, 8192);
 } cw_gsites SEC(".maps");
 
-/* A live goroutine (tgid, g) -> its site. Allocated as used: programs hold 100k+. */
+/*
+ * A goroutine (tgid, g) -> its site and token. Allocated as used: programs
+ * hold 100k+. An entry stays once its goroutine ended (token 0), until the g
+ * is reused: the runtime never frees a g, so entries are bounded by its own.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct cw_inst_key);
-	__type(value, struct cw_site_key);
+	__type(value, struct cw_goroutine);
 	__uint(max_entries, 1 << 20);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } cw_goroutines SEC(".maps");
@@ -73,6 +77,26 @@ static __always_inline struct cw_go_stats *go_stats(__u32 tgid)
 }
 
 /*
+ * Goroutine @token, on g entry @e, ended: counted once, by whichever of the
+ * g's next creation, the sweep and goexit0 takes the token first. The site is
+ * read before the exchange: only a creation on this g rewrites it, and only
+ * once the token is no longer @token.
+ */
+static __always_inline void go_ended(struct cw_goroutine *e, __u64 token, struct cw_go_stats *st)
+{
+	struct cw_site_key k = e->site;
+	struct cw_gsite *site;
+
+	if (!token || __sync_val_compare_and_swap(&e->token, token, 0) != token)
+		return;
+	site = bpf_map_lookup_elem(&cw_gsites, &k);
+	if (site)
+		__sync_fetch_and_add(&site->alive, -1);
+	if (st)
+		__sync_fetch_and_add(&st->exited, 1);
+}
+
+/*
  * In newproc's systemstack closure, after CALL runtime.newproc1: the new g,
  * whose gopc (the go statement's PC) and startpc (its function) are read at
  * the offsets of that Go version, passed in the attach cookie (gopc |
@@ -83,6 +107,7 @@ static __always_inline struct cw_go_stats *go_stats(__u32 tgid)
  * costs more than the first here); without that CALL, right after
  * newproc1's, with the g its result. The frame walk goes from the system
  * stack back through newproc into the creator: the go statement's callers.
+ * A g already known here is being reused: its last goroutine ended.
  */
 SEC("uprobe")
 int go_newproc1_ret(struct pt_regs *ctx)
@@ -92,7 +117,8 @@ int go_newproc1_ret(struct pt_regs *ctx)
 	/* both loaded, then chosen: ctx may not be offset by a variable */
 	__u64 arg1 = GO_ARG1(ctx), arg2 = GO_ARG2(ctx), gp;
 	struct cw_gsite *site, one = { .alive = 1, .created = 1 };
-	struct cw_site_key k = { .tgid = tgid };
+	struct cw_goroutine v = { .site.tgid = tgid }, *e;
+	struct cw_site_key *k = &v.site;
 	struct cw_inst_key g = { .tgid = tgid };
 	struct cw_go_stats *st;
 
@@ -103,15 +129,21 @@ int go_newproc1_ret(struct pt_regs *ctx)
 
 	if (!gp || !cw_target(tgid))
 		return 0;
-	if (bpf_probe_read_user(&k.instance, sizeof(k.instance), (void *)(gp + (cookie & 0xffff))) ||
+	if (bpf_probe_read_user(&k->instance, sizeof(k->instance), (void *)(gp + (cookie & 0xffff))) ||
 	    bpf_probe_read_user(&one.start, sizeof(one.start),
 				(void *)(gp + ((cookie >> 16) & 0xffff))))
 		return 0;
-	k.stack = cw_site_stack(ctx);
-	site = bpf_map_lookup_elem(&cw_gsites, &k);
-	if (!site && bpf_map_update_elem(&cw_gsites, &k, &one, BPF_NOEXIST)) {
+	st = go_stats(tgid);
+	if (!st) {
+		cw_drop(CW_REC_GO_STATS, CW_DROP_MAP);
+		return 0;
+	}
+	v.token = __sync_fetch_and_add(&st->created, 1) + 1;
+	k->stack = cw_site_stack(ctx);
+	site = bpf_map_lookup_elem(&cw_gsites, k);
+	if (!site && bpf_map_update_elem(&cw_gsites, k, &one, BPF_NOEXIST)) {
 		/* another thread made it meanwhile, or the map is full */
-		site = bpf_map_lookup_elem(&cw_gsites, &k);
+		site = bpf_map_lookup_elem(&cw_gsites, k);
 		if (!site) {
 			cw_drop(CW_REC_GO_SITE, CW_DROP_MAP);
 			return 0;
@@ -122,16 +154,81 @@ int go_newproc1_ret(struct pt_regs *ctx)
 		__sync_fetch_and_add(&site->created, 1);
 		site->start = one.start;
 	}
-	if (bpf_map_update_elem(&cw_goroutines, &g, &k, BPF_ANY))
+	e = bpf_map_lookup_elem(&cw_goroutines, &g);
+	if (e) {
+		go_ended(e, e->token, st);
+		e->site = v.site;
+		/* the site before the token: a sweep holding the new token reads this site */
+		__sync_lock_test_and_set(&e->token, v.token);
+	} else if (bpf_map_update_elem(&cw_goroutines, &g, &v, BPF_NOEXIST)) {
 		cw_drop(CW_REC_GO_STATS, CW_DROP_MAP);
-	st = go_stats(tgid);
-	if (st)
-		__sync_fetch_and_add(&st->created, 1);
+	}
 	return 0;
 }
 
 /*
- * runtime.goexit0(gp *g): a goroutine ended. The probe may sit on the stack
+ * User space found goroutine @a->token's g dead in the process (golang.c's
+ * sweep), and the g not reused: it ended. Run by BPF_PROG_TEST_RUN.
+ */
+SEC("syscall")
+int go_swept(struct cw_go_end *a)
+{
+	struct cw_inst_key g = { .tgid = a->tgid, .key = a->g };
+	__u32 tgid = a->tgid;
+	__u64 token = a->token;
+	struct cw_goroutine *e = bpf_map_lookup_elem(&cw_goroutines, &g);
+
+	if (e)
+		go_ended(e, token, bpf_map_lookup_elem(&cw_go, &tgid));
+	return 0;
+}
+
+/* _Gdead, with the _Gscan bit cleared */
+#define GO_STATUS_DEAD 6
+#define GO_STATUS_SCAN 0x1000
+
+struct go_exit_sweep {
+	__u32 tgid;
+	__s32 g_status;
+};
+
+/* One entry of cw_goroutines at exit_group: the goroutine ended if its g is dead. */
+static long go_sweep_one(struct bpf_map *map, struct cw_inst_key *k, struct cw_goroutine *e,
+			 struct go_exit_sweep *s)
+{
+	__u32 status, tgid = s->tgid;
+	__u64 token = e->token;
+
+	if (k->tgid != tgid || !token ||
+	    bpf_probe_read_user(&status, sizeof(status), (void *)(k->key + s->g_status)) ||
+	    (status & ~GO_STATUS_SCAN) != GO_STATUS_DEAD)
+		return 0;
+	go_ended(e, token, bpf_map_lookup_elem(&cw_go, &tgid));
+	return 0;
+}
+
+/*
+ * A Go target calls exit_group: the last sweep, from the process itself while
+ * its memory is still there (user space's sweep runs once an interval), so
+ * that the goroutines that ended since are not left alive in the final
+ * figures. Each entry is looked at; this runs once a process.
+ */
+SEC("tracepoint/syscalls/sys_enter_exit_group")
+int go_exit_group(void *ctx)
+{
+	struct go_exit_sweep s = { .tgid = cw_current_tgid() };
+	const struct cw_go_layout *l = bpf_map_lookup_elem(&cw_go_layout, &s.tgid);
+
+	if (!l || !l->g_status)
+		return 0;
+	s.g_status = l->g_status;
+	bpf_for_each_map_elem(&cw_goroutines, go_sweep_one, &s, 0);
+	return 0;
+}
+
+/*
+ * runtime.goexit0(gp *g): a goroutine ended; probed only where syscall
+ * programs, and so the sweep, are missing. The probe may sit on the stack
  * check's branch rather than the entry (golang.c: emulated, not stepped);
  * goexit0 runs on the system stack, so that branch runs once a call.
  */
@@ -140,21 +237,15 @@ int go_goexit(struct pt_regs *ctx)
 {
 	__u32 tgid = cw_current_tgid();
 	struct cw_inst_key g = { .tgid = tgid, .key = GO_ARG1(ctx) };
-	struct cw_site_key *k = bpf_map_lookup_elem(&cw_goroutines, &g);
+	struct cw_goroutine *e = bpf_map_lookup_elem(&cw_goroutines, &g);
 	struct cw_go_stats *st = bpf_map_lookup_elem(&cw_go, &tgid);
-	struct cw_gsite *site;
 
 	if (!st)
 		return 0;
-	if (!k) {
+	if (e)
+		go_ended(e, e->token, st);
+	else
 		__sync_fetch_and_add(&st->unknown_exits, 1);
-		return 0;
-	}
-	site = bpf_map_lookup_elem(&cw_gsites, k);
-	if (site)
-		__sync_fetch_and_add(&site->alive, -1);
-	__sync_fetch_and_add(&st->exited, 1);
-	bpf_map_delete_elem(&cw_goroutines, &g);
 	return 0;
 }
 

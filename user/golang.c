@@ -6,7 +6,8 @@
  *                             runtime.runqput that follows: the new g (RBX), its
  *                             go statement and function (g.gopc, g.startpc), the
  *                             creating stack (the walk crosses systemstack)
- *   runtime.goexit0           entry (its stack check's branch): the g that ended
+ *   runtime.goexit0           entry (its stack check's branch): the g that ended;
+ *                             only without syscall programs (golang__sweep)
  *   after CALL runtime.cgocall in <pkg>._cgo_cmalloc (the nil check's branch):
  *                             the C memory cgo got (C.CString, C.CBytes, C.malloc),
  *                             its size and caller; for this pid only
@@ -16,6 +17,11 @@
  * a branch) rather than one it steps out of line (emulated_site). Each CALL
  * is found by decoding the function's bytes: the first E8 rel32 whose target
  * is the callee. Functions come from .symtab or, stripped, .gopclntab.
+ *
+ * Goroutine ends need no probe: a creation on a g that had a goroutine ends
+ * that one (the runtime reuses only dead g's), golang__sweep finds the g's
+ * that died and were not reused, and a Go target's exit_group does the same
+ * in BPF for the final figures (bpf/golang.bpf.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +62,7 @@ struct gobin {
 
 struct gotarget {
 	pid_t pid;
+	int mem;		/* /proc/PID/mem, opened when first read; -1 */
 	int bin;		/* index in golang.bin */
 	__u32 flags;		/* CW_GO_* */
 	struct bpf_link *cgo[2];	/* its own cgo probes: _cgo_cmalloc's result, libc's free */
@@ -67,14 +74,20 @@ struct golang {
 	size_t nbin;
 	struct gotarget *t;
 	size_t nt;
+	bool sweep;		/* goroutine ends by sweeping (syscall programs), not goexit0 */
+	__u64 next_sweep;	/* CLOCK_MONOTONIC ns: not before */
 };
 
 struct golang *golang__new(struct probes *p)
 {
 	struct golang *g = calloc(1, sizeof(*g));
+	struct cw_go_end none = {};
 
-	if (g)
+	if (g) {
 		g->probes = p;
+		/* nothing at tgid 0: it runs if the kernel has syscall programs */
+		g->sweep = !probes__run(p, "go_swept", &none, sizeof(none));
+	}
 	return g;
 }
 
@@ -85,6 +98,9 @@ void golang__free(struct golang *g)
 	for (size_t i = 0; i < g->nbin; i++)
 		gosym__close(g->bin[i].gs);
 	free(g->bin);
+	for (size_t i = 0; i < g->nt; i++)
+		if (g->t[i].mem >= 0)
+			close(g->t[i].mem);
 	free(g->t);
 	free(g);
 }
@@ -175,7 +191,7 @@ static int attach_goroutines(struct golang *g, const char *path, struct gobin *b
 	b->nlink = 0;
 	err = probes__attach_link(g->probes, "go_newproc1_ret", -1, path, site, cookie, false,
 				  &b->link[b->nlink++]);
-	if (!err)
+	if (!err && !g->sweep)
 		err = probes__attach_link(g->probes, "go_goexit", -1, path, goexit0, 0, false,
 					  &b->link[b->nlink++]);
 	if (err)
@@ -266,47 +282,69 @@ static int peek(int mem, __u64 addr, void *buf, size_t len)
 	return pread(mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -1;
 }
 
+/* Target @t's memory (/proc/PID/mem), opened once; -errno. */
+static int target_mem(struct gotarget *t)
+{
+	char path[64];
+
+	if (t->mem < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
+		t->mem = open(path, O_RDONLY | O_CLOEXEC);
+		if (t->mem < 0)
+			return -errno;
+	}
+	return t->mem;
+}
+
+/* Is the goroutine on g @gp of @t's process over (g.atomicstatus _Gdead or _Gidle)? -1: unreadable. */
+static int g_dead(int mem, const struct go_offsets *o, __u64 gp)
+{
+	__u32 status;
+
+	if (peek(mem, gp + (__u64)o->g_atomicstatus, &status, sizeof(status)))
+		return -1;
+	status &= ~0x1000u;	/* _Gscan */
+	return status == 0 || status == 6;
+}
+
 /*
  * Goroutines alive before the probes were in place: walk runtime.allgs in
  * the process and charge each live g to its go statement (g.gopc), as a site
  * with no stack (CW_GO_STACK_SEEDED). Goroutines made since are the probes'.
  * Returns how many were seeded, or -errno.
  */
-static int seed(struct golang *g, pid_t pid, const struct gobin *b)
+static int seed(struct golang *g, struct gotarget *t, const struct gobin *b)
 {
 	const struct go_offsets *o = b->off;
 	__u64 slice[2], gp;
-	char path[64];
 	int mem, n = 0;
 
 	if (!b->allgs || b->pie)
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	mem = open(path, O_RDONLY | O_CLOEXEC);
+	mem = target_mem(t);
 	if (mem < 0)
-		return -errno;
-	if (peek(mem, b->allgs, slice, sizeof(slice)) || slice[1] > (1u << 24)) {
-		close(mem);
+		return mem;
+	if (peek(mem, b->allgs, slice, sizeof(slice)) || slice[1] > (1u << 24))
 		return -EIO;
-	}
 	for (__u64 i = 0; i < slice[1]; i++) {
-		struct cw_inst_key gk = { .tgid = (__u32)pid };
-		struct cw_site_key k = { .tgid = (__u32)pid, .stack = CW_GO_STACK_SEEDED };
+		struct cw_inst_key gk = { .tgid = (__u32)t->pid };
+		/* tokens with the top bit: the probes' count up from 1 */
+		struct cw_goroutine v = {
+			.site = { .tgid = (__u32)t->pid, .stack = CW_GO_STACK_SEEDED },
+			.token = (1ULL << 63) | i,
+		};
+		struct cw_site_key k = v.site;
 		struct cw_gsite site = {};
-		__u32 status;
 
-		if (peek(mem, slice[0] + i * 8, &gp, sizeof(gp)) || !gp ||
-		    peek(mem, gp + (__u64)o->g_atomicstatus, &status, sizeof(status)))
-			continue;
-		status &= ~0x1000u;	/* _Gscan */
-		if (status == 0 || status == 6)	/* _Gidle, _Gdead */
+		if (peek(mem, slice[0] + i * 8, &gp, sizeof(gp)) || !gp || g_dead(mem, o, gp))
 			continue;
 		if (peek(mem, gp + (__u64)o->g_gopc, &k.instance, sizeof(k.instance)) ||
 		    peek(mem, gp + (__u64)o->g_startpc, &site.start, sizeof(site.start)))
 			continue;
+		v.site.instance = k.instance;
 		gk.key = gp;
 		/* made after attach: the probes have it already */
-		if (probes__map_update(g->probes, "cw_goroutines", &gk, sizeof(gk), &k, sizeof(k),
+		if (probes__map_update(g->probes, "cw_goroutines", &gk, sizeof(gk), &v, sizeof(v),
 				       BPF_NOEXIST))
 			continue;
 		if (!probes__map_lookup(g->probes, "cw_gsites", &k, sizeof(k), &site,
@@ -317,8 +355,44 @@ static int seed(struct golang *g, pid_t pid, const struct gobin *b)
 		probes__map_update(g->probes, "cw_gsites", &k, sizeof(k), &site, sizeof(site), 0);
 		n++;
 	}
-	close(mem);
 	return n;
+}
+
+void golang__sweep(struct golang *g)
+{
+	struct cw_inst_key *keys;
+	struct cw_goroutine *vals;
+	struct gotarget *t = NULL;
+	__u64 start = util__mono_ns();
+	ssize_t n;
+
+	if (!g->sweep || !g->nt || start < g->next_sweep)
+		return;
+	n = probes__map_dump(g->probes, "cw_goroutines", sizeof(*keys), sizeof(*vals),
+			     (void **)&keys, (void **)&vals);
+	for (ssize_t i = 0; i < n; i++) {
+		struct cw_go_end e = { .tgid = keys[i].tgid, .g = keys[i].key,
+				       .token = vals[i].token };
+		int mem;
+
+		if (!e.token)
+			continue;	/* counted ended */
+		if (!t || t->pid != (pid_t)e.tgid) {
+			t = NULL;
+			for (size_t j = 0; j < g->nt && !t; j++)
+				if (g->t[j].pid == (pid_t)e.tgid)
+					t = &g->t[j];
+		}
+		mem = t && (t->flags & CW_GO_GOROUTINES) ? target_mem(t) : -1;
+		if (mem >= 0 && g_dead(mem, g->bin[t->bin].off, e.g) == 1)
+			probes__run(g->probes, "go_swept", &e, sizeof(e));
+	}
+	if (n > 0) {
+		free(keys);
+		free(vals);
+	}
+	/* at most a twentieth of a CPU, however many goroutines */
+	g->next_sweep = util__mono_ns() + 19 * (util__mono_ns() - start);
 }
 
 /* Attach binary @b's probes (again, once its last target had taken them away); @path: where. */
@@ -436,6 +510,7 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 	t = &g->t[g->nt++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
+	t->mem = -1;
 	t->bin = (int)(b - g->bin);
 	/* the first target since the last one went: the binary's probes again */
 	if (!b->refs++ && !b->nlink && b->off && b->minor >= GOLANG_MIN_MINOR &&
@@ -453,13 +528,14 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 		struct cw_go_layout l = {
 			.tls_g = b->tls_g, .g_m = b->off->g_m, .m_curg = b->off->m_curg,
 			.sched_bp = b->off->g_sched + b->off->gobuf_bp,
+			.g_status = b->off->g_atomicstatus,
 		};
 
 		probes__map_update(g->probes, "cw_go_layout", &tgid, sizeof(tgid), &l, sizeof(l),
 				   0);
 	}
 	if (!exe) {
-		int n = seed(g, pid, b);
+		int n = seed(g, t, b);
 
 		if (n >= 0)
 			t->flags |= CW_GO_SEEDED;
@@ -575,6 +651,8 @@ void golang__forget(struct golang *g, pid_t pid)
 		probes__map_forget_tgid(g->probes, "cw_goroutines", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgosites", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgo_allocs", tgid);
+		if (g->t[i].mem >= 0)
+			close(g->t[i].mem);
 		for (size_t k = 0; k < sizeof(g->t[i].cgo) / sizeof(g->t[i].cgo[0]); k++)
 			probes__detach(g->probes, g->t[i].cgo[k]);
 		b = &g->bin[g->t[i].bin];

@@ -31,6 +31,13 @@ void golang__free(struct golang *g);
 int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo);
 /* @pid's Go figures now (user and system are left to the caller); 0, or -ENOENT if not Go. */
 int golang__stats(struct golang *g, pid_t pid, struct cw_rec_go_stats *r);
+/*
+ * Count the goroutines that ended on a g the runtime has not reused yet: read
+ * each tracked g's status in its process. Called before the sites are read
+ * once an interval; it holds itself to a twentieth of a CPU, sweeping less
+ * often when there are very many goroutines.
+ */
+void golang__sweep(struct golang *g);
 /* Drop @pid's kernel-side Go state once it has exited and was reported. */
 void golang__forget(struct golang *g, pid_t pid);
 /* Is @name (a function) one of the runtime's own goroutines, as runtime.NumGoroutine counts? */

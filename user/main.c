@@ -259,14 +259,6 @@ struct collector {
 	bool started;
 };
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 static __s64 wall_offset_ns(void)
 {
 	struct timespec w, m;
@@ -1152,6 +1144,8 @@ static void snapshot(struct collector *c, __u64 now)
 		}
 	}
 	snapshot_instances(c, now);
+	if (c->go)
+		golang__sweep(c->go);
 	snapshot_sites(c, 0, now);
 	snapshot_go(c, 0, now);
 	sites_forget_ended(c, now);
@@ -1247,7 +1241,7 @@ static int settle_attach(struct collector *c, pid_t pid, const char *exe)
 		rr.h.type = CW_REC_RUNTIME;
 		rr.h.size = sizeof(rr);
 		rr.h.tgid = (__u32)pid;
-		rr.h.ts = mono_ns();
+		rr.h.ts = util__mono_ns();
 		rr.profile = (__u32)pi;
 		util__strlcpy(rr.name, runtime__profile(c->runtime, pi)->name, sizeof(rr.name));
 		if (c->started || c->npending_rt == MAX_PIDS + 1)
@@ -1382,7 +1376,7 @@ static int add_target(struct collector *c, pid_t pid, __u32 why)
 {
 	struct target_status st;
 	struct cw_rec_attach a = {};
-	__u64 now = mono_ns();
+	__u64 now = util__mono_ns();
 	int err;
 
 	err = target__status(pid, &st);
@@ -1830,7 +1824,7 @@ static void publish(struct collector *c, __u64 now)
 static void collect(struct collector *c, pid_t launched)
 {
 	const struct run_opts *o = c->o;
-	__u64 start = mono_ns(), next = start + o->interval_ns, now, flushed = start;
+	__u64 start = util__mono_ns(), next = start + o->interval_ns, now, flushed = start;
 	bool rec_failed = false;
 
 	while (!stop_flag) {
@@ -1838,7 +1832,7 @@ static void collect(struct collector *c, pid_t launched)
 
 		if (reload_flag) {
 			reload_flag = 0;
-			reload_rules(c, mono_ns());
+			reload_rules(c, util__mono_ns());
 			reload_profiles(c);
 		}
 		if (n < 0) {
@@ -1847,7 +1841,7 @@ static void collect(struct collector *c, pid_t launched)
 		}
 		if (launched > 0 && waitpid(launched, NULL, WNOHANG) == launched)
 			launched = 0;
-		now = mono_ns();
+		now = util__mono_ns();
 		if (o->duration_ns && now - start >= o->duration_ns)
 			break;
 		if (now >= next) {
@@ -1877,7 +1871,7 @@ static void collect(struct collector *c, pid_t launched)
 			break;
 	}
 	events__poll(c->events, 0);
-	snapshot(c, mono_ns());
+	snapshot(c, util__mono_ns());
 	if (launched > 0)
 		waitpid(launched, NULL, WNOHANG);
 }
@@ -1919,7 +1913,7 @@ static int cmd_run(int argc, char **argv)
 	ro.json = o.json;
 	ro.mmap_lines = o.mmap_lines;
 	ro.redraw = !o.json && isatty(STDOUT_FILENO);
-	ro.start_ts = mono_ns();
+	ro.start_ts = util__mono_ns();
 	ro.wall_offset = wall_offset_ns();
 	c.report = report__new(&ro);
 	if (!c.model || !c.report) {
@@ -2051,7 +2045,7 @@ static int cmd_run(int argc, char **argv)
 		cw_info("watching %zu target%s; Ctrl-C stops", model__nr_live(c.model),
 			model__nr_live(c.model) == 1 ? "" : "s");
 	collect(&c, launch.pid);
-	marker(&c, CW_REC_END, mono_ns());
+	marker(&c, CW_REC_END, util__mono_ns());
 	lost_log(&c);
 	if (c.unwind)
 		unwind_log(&c);

@@ -216,8 +216,12 @@ struct probes *probes__load(const struct probes_opts *o)
 		goto free_p;
 	}
 	skip_absent_tracepoints(p->skel->obj, tfs);
-	bpf_program__set_autoload(p->skel->progs.cw_clock_sample,
-				  libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) == 1);
+	{
+		bool syscall_progs = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) == 1;
+
+		bpf_program__set_autoload(p->skel->progs.cw_clock_sample, syscall_progs);
+		bpf_program__set_autoload(p->skel->progs.go_swept, syscall_progs);
+	}
 	p->skel->rodata->cfg_rss_cpus = rss_stat_cpus(btf, p->ncpu);
 	bpf_program__set_autoload(p->skel->progs.tp_rss_stat, !p->skel->rodata->cfg_rss_cpus);
 	bpf_program__set_autoload(p->skel->progs.tp_rss_stat_btf, !!p->skel->rodata->cfg_rss_cpus);
@@ -254,16 +258,24 @@ free_p:
 	return NULL;
 }
 
-/* One reading of jiffies and CLOCK_MONOTONIC together (cw_clock_sample). */
-static int clock_sample(struct probes *p, __u64 *jiffies, __u64 *ns)
+int probes__run(struct probes *p, const char *name, void *ctx, size_t size)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	int fd = bpf_program__fd(p->skel->progs.cw_clock_sample);
+	struct bpf_program *prog = bpf_object__find_program_by_name(p->skel->obj, name);
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = ctx, .ctx_size_in = (__u32)size);
+	int fd = prog ? bpf_program__fd(prog) : -1;
 
 	if (fd < 0)
 		return -ENOENT;	/* no syscall programs (before Linux 5.14) */
-	if (bpf_prog_test_run_opts(fd, &run))
-		return -errno;
+	return bpf_prog_test_run_opts(fd, &run) ? -errno : 0;
+}
+
+/* One reading of jiffies and CLOCK_MONOTONIC together (cw_clock_sample). */
+static int clock_sample(struct probes *p, __u64 *jiffies, __u64 *ns)
+{
+	int err = probes__run(p, "cw_clock_sample", NULL, 0);
+
+	if (err)
+		return err;
 	*jiffies = p->skel->bss->cw_cal_jiffies;
 	*ns = p->skel->bss->cw_cal_ns;
 	return 0;
@@ -626,6 +638,58 @@ int probes__map_next(struct probes *p, const char *map, void *key, size_t ksz, b
 	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
 
 	return m ? map_next(m, key, ksz, first, out, vsz) : 0;
+}
+
+ssize_t probes__map_dump(struct probes *p, const char *map, size_t ksz, size_t vsz,
+			 void **keys, void **vals)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
+	size_t n = 0, cap = 4096;
+	__u64 batch[8];
+	bool first = true;
+	char *k = NULL, *v = NULL, *nk, *nv;
+
+	*keys = *vals = NULL;
+	if (!m || ksz > sizeof(batch))
+		return -ENOENT;
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		__u32 count;
+		int err;
+
+		if (cap - n < 4096)
+			cap *= 2;
+		nk = realloc(k, cap * ksz);
+		if (nk)
+			k = nk;
+		nv = nk ? realloc(v, cap * vsz) : NULL;
+		if (!nv)
+			goto nomem;
+		v = nv;
+		count = (__u32)(cap - n);
+		err = bpf_map_lookup_batch(bpf_map__fd(m), first ? NULL : batch, batch,
+					   k + n * ksz, v + n * vsz, &count, &bo) ? -errno : 0;
+		if (err == -ENOSPC && !count) {
+			cap *= 2;	/* a bucket larger than the room left */
+			continue;
+		}
+		first = false;
+		n += count;
+		if (err == -ENOENT)
+			break;	/* the end */
+		if (err) {
+			free(k);
+			free(v);
+			return err;
+		}
+	}
+	*keys = k;
+	*vals = v;
+	return (ssize_t)n;
+nomem:
+	free(k);
+	free(v);
+	return -ENOMEM;
 }
 
 int probes__map_update(struct probes *p, const char *map, const void *key, size_t ksz,

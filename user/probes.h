@@ -97,6 +97,12 @@ size_t probes__nr_links(const struct probes *p);
  */
 int probes__map_next(struct probes *p, const char *map, void *key, size_t ksz, bool first,
 		     void *out, size_t vsz);
+/*
+ * Every entry of hash map @map in one go (batch lookups): keys into *@keys and
+ * values into *@vals, arrays to free(); returns how many, or -errno.
+ */
+ssize_t probes__map_dump(struct probes *p, const char *map, size_t ksz, size_t vsz,
+			 void **keys, void **vals);
 int probes__map_update(struct probes *p, const char *map, const void *key, size_t ksz,
 		       const void *val, size_t vsz, __u64 flags);
 int probes__map_lookup(struct probes *p, const char *map, const void *key, size_t ksz,
@@ -108,6 +114,11 @@ int probes__next_inst(struct probes *p, struct cw_inst_key *key, bool first,
 /* The user stack @id: up to CW_STACK_DEPTH addresses into @ips; returns how many. */
 int probes__stack(struct probes *p, __s32 id, __u64 *ips);
 
+/*
+ * Run syscall program @name once with @ctx (@size bytes) as its argument; 0,
+ * or -ENOENT where the kernel has no syscall programs (Linux < 5.14).
+ */
+int probes__run(struct probes *p, const char *name, void *ctx, size_t size);
 /* Have the kernel count our programs' run time (for metrics); 0 or -errno. */
 int probes__enable_stats(struct probes *p);
 /*

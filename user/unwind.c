@@ -55,14 +55,6 @@ struct walk {
 	Dwarf_Word sp;		/* the last frame's stack pointer */
 };
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 /* Separate debug files are not looked for: .eh_frame is in the binaries (no debuginfod either). */
 static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
@@ -194,7 +186,7 @@ static void proc_open(struct unwind *u, struct uproc *p, __u64 now)
 static struct uproc *proc_get(struct unwind *u, pid_t pid, __u64 pc)
 {
 	struct uproc *p = NULL, *lru = &u->proc[0];
-	__u64 now = now_ns();
+	__u64 now = util__mono_ns();
 
 	for (int i = 0; i < UNWIND_PROCS; i++) {
 		if (u->proc[i].pid == pid) {
@@ -269,7 +261,7 @@ int unwind__sample(struct unwind *u, const struct cw_ev_ustack *e, size_t len, _
 {
 	struct walk w = { .ips = ips, .max = max };
 	struct uproc *p;
-	__u64 t0 = now_ns();
+	__u64 t0 = util__mono_ns();
 
 	u->st.samples++;
 	if (len < __builtin_offsetof(struct cw_ev_ustack, data) + e->len ||
@@ -282,7 +274,7 @@ int unwind__sample(struct unwind *u, const struct cw_ev_ustack *e, size_t len, _
 		dwfl_getthread_frames(p->dwfl, (pid_t)e->h.tid, on_frame, &w);
 		p->cur = NULL;
 	}
-	u->st.ns += now_ns() - t0;
+	u->st.ns += util__mono_ns() - t0;
 	if (w.n < 2)
 		return 0;
 	u->st.dwarf++;

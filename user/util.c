@@ -240,6 +240,14 @@ void *util__grow(void **a, size_t *n, size_t *cap, size_t size)
 	return (char *)*a + (*n)++ * size;
 }
 
+__u64 util__mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
 void util__strlcpy(char *dst, const char *src, size_t n)
 {
 	size_t i;

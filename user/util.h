@@ -64,6 +64,8 @@ const char *util__fmt_bytes(__u64 bytes, char *buf, size_t len);
 const char *util__fmt_bytes_long(__u64 bytes, char *buf, size_t len);
 
 /* Copy at most @n bytes of a NUL-padded kernel string into a C string. */
+/* CLOCK_MONOTONIC in ns. */
+__u64 util__mono_ns(void);
 void util__strlcpy(char *dst, const char *src, size_t n);
 
 #endif /* CW_UTIL_H */

@@ -195,6 +195,35 @@ def test_go_attach_counts_goroutines_already_running(env):
         assert top["alive"] > top["created"], "those from before attach have no creation"
 
 
+def test_go_goroutine_ends_counted_with_no_goroutine_made_after(env):
+    """Goroutines end and nothing reuses their g's: the sweep still sees them end.
+
+    cwatch counts an end when the runtime reuses the g for a new goroutine, and
+    otherwise by reading the g's status in the process once an interval. Here
+    the chaincode stops after 300 invokes and stays up, making no goroutines:
+    the last invokes' goroutines can only be counted ended by that sweep.
+    """
+    host = binary(env, "gochain")
+    with tempfile.TemporaryDirectory() as d:
+        truth = os.path.join(d, "truth.jsonl")
+        res = cw.run(env, ["run", "--json", "--interval", "0.5", "--duration", "6", "--",
+                           host, "-truth", truth, "-rate", "200", "-invokes", "300",
+                           "-report-ms", "200"], timeout=60)
+        ready, reports = read_truth(truth)
+        os.kill(ready["pid"], 15)
+    assert res.returncode == 0, res.stderr
+    objs = util.read_json_lines(res.stdout)
+    t = cw.target(objs, ready["pid"])
+    go, last = t["go"], reports[-1]
+    assert last["invokes"] == 300, last
+    # one goroutine an invoke at least, every one of them ended
+    assert go["goroutines_exited_total"] >= 300, go
+    assert go["goroutines"] == last["goroutines"], (go, last)
+    # none of the invokes' goroutines is left alive at its go statement
+    assert not [s for s in t["goroutine_sites"]
+                if "queryWithTimeout" in s["frames"][0] and s["alive"]], t["goroutine_sites"]
+
+
 def read_truth_lines(path):
     """The fixture's lines so far (a line being written is left out)."""
     try:
