@@ -384,8 +384,18 @@ void golang__sweep(struct golang *g)
 					t = &g->t[j];
 		}
 		mem = t && (t->flags & CW_GO_GOROUTINES) ? target_mem(t) : -1;
-		if (mem >= 0 && g_dead(mem, g->bin[t->bin].off, e.g) == 1)
+		if (mem < 0)
+			continue;
+		switch (g_dead(mem, g->bin[t->bin].off, e.g)) {
+		case 1:
 			probes__run(g->probes, "go_swept", &e, sizeof(e));
+			break;
+		case -1:
+			/* exec'd (the file is the old image's) or exiting: opened again next time */
+			close(t->mem);
+			t->mem = -1;
+			break;
+		}
 	}
 	if (n > 0) {
 		free(keys);
