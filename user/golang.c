@@ -23,6 +23,7 @@
  * that died and were not reused, and a Go target's exit_group does the same
  * in BPF for the final figures (bpf/golang.bpf.c).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <linux/bpf.h>
 
@@ -62,7 +64,6 @@ struct gobin {
 
 struct gotarget {
 	pid_t pid;
-	int mem;		/* /proc/PID/mem, opened when first read; -1 */
 	int bin;		/* index in golang.bin */
 	__u32 flags;		/* CW_GO_* */
 	struct bpf_link *cgo[2];	/* its own cgo probes: _cgo_cmalloc's result, libc's free */
@@ -98,9 +99,6 @@ void golang__free(struct golang *g)
 	for (size_t i = 0; i < g->nbin; i++)
 		gosym__close(g->bin[i].gs);
 	free(g->bin);
-	for (size_t i = 0; i < g->nt; i++)
-		if (g->t[i].mem >= 0)
-			close(g->t[i].mem);
 	free(g->t);
 	free(g);
 }
@@ -282,28 +280,10 @@ static int peek(int mem, __u64 addr, void *buf, size_t len)
 	return pread(mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -1;
 }
 
-/* Target @t's memory (/proc/PID/mem), opened once; -errno. */
-static int target_mem(struct gotarget *t)
+/* A g's atomicstatus: no goroutine on it (_Gidle or _Gdead, the _Gscan bit aside)? */
+static bool status_dead(__u32 status)
 {
-	char path[64];
-
-	if (t->mem < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", t->pid);
-		t->mem = open(path, O_RDONLY | O_CLOEXEC);
-		if (t->mem < 0)
-			return -errno;
-	}
-	return t->mem;
-}
-
-/* Is the goroutine on g @gp of @t's process over (g.atomicstatus _Gdead or _Gidle)? -1: unreadable. */
-static int g_dead(int mem, const struct go_offsets *o, __u64 gp)
-{
-	__u32 status;
-
-	if (peek(mem, gp + (__u64)o->g_atomicstatus, &status, sizeof(status)))
-		return -1;
-	status &= ~0x1000u;	/* _Gscan */
+	status &= ~0x1000u;
 	return status == 0 || status == 6;
 }
 
@@ -313,30 +293,37 @@ static int g_dead(int mem, const struct go_offsets *o, __u64 gp)
  * with no stack (CW_GO_STACK_SEEDED). Goroutines made since are the probes'.
  * Returns how many were seeded, or -errno.
  */
-static int seed(struct golang *g, struct gotarget *t, const struct gobin *b)
+static int seed(struct golang *g, pid_t pid, const struct gobin *b)
 {
 	const struct go_offsets *o = b->off;
 	__u64 slice[2], gp;
+	char path[64];
 	int mem, n = 0;
 
 	if (!b->allgs || b->pie)
 		return -ENOENT;
-	mem = target_mem(t);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem = open(path, O_RDONLY | O_CLOEXEC);
 	if (mem < 0)
-		return mem;
-	if (peek(mem, b->allgs, slice, sizeof(slice)) || slice[1] > (1u << 24))
+		return -errno;
+	if (peek(mem, b->allgs, slice, sizeof(slice)) || slice[1] > (1u << 24)) {
+		close(mem);
 		return -EIO;
+	}
 	for (__u64 i = 0; i < slice[1]; i++) {
-		struct cw_inst_key gk = { .tgid = (__u32)t->pid };
+		struct cw_inst_key gk = { .tgid = (__u32)pid };
 		/* tokens with the top bit: the probes' count up from 1 */
 		struct cw_goroutine v = {
-			.site = { .tgid = (__u32)t->pid, .stack = CW_GO_STACK_SEEDED },
+			.site = { .tgid = (__u32)pid, .stack = CW_GO_STACK_SEEDED },
 			.token = (1ULL << 63) | i,
 		};
 		struct cw_site_key k = v.site;
 		struct cw_gsite site = {};
+		__u32 status;
 
-		if (peek(mem, slice[0] + i * 8, &gp, sizeof(gp)) || !gp || g_dead(mem, o, gp))
+		if (peek(mem, slice[0] + i * 8, &gp, sizeof(gp)) || !gp ||
+		    peek(mem, gp + (__u64)o->g_atomicstatus, &status, sizeof(status)) ||
+		    status_dead(status))
 			continue;
 		if (peek(mem, gp + (__u64)o->g_gopc, &k.instance, sizeof(k.instance)) ||
 		    peek(mem, gp + (__u64)o->g_startpc, &site.start, sizeof(site.start)))
@@ -355,54 +342,90 @@ static int seed(struct golang *g, struct gotarget *t, const struct gobin *b)
 		probes__map_update(g->probes, "cw_gsites", &k, sizeof(k), &site, sizeof(site), 0);
 		n++;
 	}
+	close(mem);
 	return n;
+}
+
+#define SWEEP_BATCH 256
+
+/* One process's g's whose status is read together. */
+struct sweep {
+	struct golang *g;
+	pid_t pid;
+	size_t n;
+	struct cw_go_end e[SWEEP_BATCH];
+	__u32 status[SWEEP_BATCH];
+	struct iovec local[SWEEP_BATCH], remote[SWEEP_BATCH];
+};
+
+/* Read the batch's statuses in one process_vm_readv each run of readable g's; count the dead. */
+static void sweep_flush(struct sweep *s)
+{
+	size_t at = 0;
+
+	while (at < s->n) {
+		ssize_t got = process_vm_readv(s->pid, s->local + at, s->n - at, s->remote + at,
+					       s->n - at, 0);
+		size_t k = got > 0 ? (size_t)got / sizeof(__u32) : 0;
+
+		if (got < 0 && errno == ESRCH)
+			break;	/* gone: its final figures came from its exit_group */
+		for (size_t i = at; i < at + k; i++)
+			if (status_dead(s->status[i]))
+				probes__run(s->g->probes, "go_swept", &s->e[i], sizeof(s->e[i]));
+		at += k + 1;	/* the read stops at a g it cannot read: past it */
+	}
+	s->n = 0;
 }
 
 void golang__sweep(struct golang *g)
 {
+	static struct sweep s;
 	struct cw_inst_key *keys;
 	struct cw_goroutine *vals;
 	struct gotarget *t = NULL;
-	__u64 start = util__mono_ns();
+	__u64 start = util__mono_ns(), end;
 	ssize_t n;
 
 	if (!g->sweep || !g->nt || start < g->next_sweep)
 		return;
 	n = probes__map_dump(g->probes, "cw_goroutines", sizeof(*keys), sizeof(*vals),
 			     (void **)&keys, (void **)&vals);
+	s.g = g;
+	s.n = 0;
 	for (ssize_t i = 0; i < n; i++) {
-		struct cw_go_end e = { .tgid = keys[i].tgid, .g = keys[i].key,
-				       .token = vals[i].token };
-		int mem;
+		pid_t pid = (pid_t)keys[i].tgid;
 
-		if (!e.token)
+		if (!vals[i].token)
 			continue;	/* counted ended */
-		if (!t || t->pid != (pid_t)e.tgid) {
+		if (!t || t->pid != pid) {
 			t = NULL;
 			for (size_t j = 0; j < g->nt && !t; j++)
-				if (g->t[j].pid == (pid_t)e.tgid)
+				if (g->t[j].pid == pid)
 					t = &g->t[j];
 		}
-		mem = t && (t->flags & CW_GO_GOROUTINES) ? target_mem(t) : -1;
-		if (mem < 0)
+		if (!t || !(t->flags & CW_GO_GOROUTINES))
 			continue;
-		switch (g_dead(mem, g->bin[t->bin].off, e.g)) {
-		case 1:
-			probes__run(g->probes, "go_swept", &e, sizeof(e));
-			break;
-		case -1:
-			/* exec'd (the file is the old image's) or exiting: opened again next time */
-			close(t->mem);
-			t->mem = -1;
-			break;
-		}
+		if (s.n && (s.pid != pid || s.n == SWEEP_BATCH))
+			sweep_flush(&s);
+		s.pid = pid;
+		s.e[s.n] = (struct cw_go_end){ .tgid = keys[i].tgid, .g = keys[i].key,
+					       .token = vals[i].token };
+		s.local[s.n] = (struct iovec){ &s.status[s.n], sizeof(s.status[0]) };
+		s.remote[s.n] = (struct iovec){
+			(void *)(uintptr_t)(keys[i].key + (__u64)g->bin[t->bin].off->g_atomicstatus),
+			sizeof(s.status[0]) };
+		s.n++;
 	}
+	sweep_flush(&s);
 	if (n > 0) {
 		free(keys);
 		free(vals);
 	}
 	/* at most a twentieth of a CPU, however many goroutines */
-	g->next_sweep = util__mono_ns() + 19 * (util__mono_ns() - start);
+	end = util__mono_ns();
+	g->next_sweep = end + 19 * (end - start);
+	cw_debug("goroutine sweep: %zd g's in %.1f ms", n, (double)(end - start) / 1e6);
 }
 
 /* Attach binary @b's probes (again, once its last target had taken them away); @path: where. */
@@ -520,7 +543,6 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 	t = &g->t[g->nt++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	t->mem = -1;
 	t->bin = (int)(b - g->bin);
 	/* the first target since the last one went: the binary's probes again */
 	if (!b->refs++ && !b->nlink && b->off && b->minor >= GOLANG_MIN_MINOR &&
@@ -545,7 +567,7 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 				   0);
 	}
 	if (!exe) {
-		int n = seed(g, t, b);
+		int n = seed(g, pid, b);
 
 		if (n >= 0)
 			t->flags |= CW_GO_SEEDED;
@@ -661,8 +683,6 @@ void golang__forget(struct golang *g, pid_t pid)
 		probes__map_forget_tgid(g->probes, "cw_goroutines", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgosites", tgid);
 		probes__map_forget_tgid(g->probes, "cw_cgo_allocs", tgid);
-		if (g->t[i].mem >= 0)
-			close(g->t[i].mem);
 		for (size_t k = 0; k < sizeof(g->t[i].cgo) / sizeof(g->t[i].cgo[0]); k++)
 			probes__detach(g->probes, g->t[i].cgo[k]);
 		b = &g->bin[g->t[i].bin];
