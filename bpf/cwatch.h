@@ -417,6 +417,8 @@ struct cw_go_layout {
 	__s32 m_curg;
 	__s32 sched_bp;		/* g.sched + gobuf.bp */
 	__s32 g_status;		/* g.atomicstatus */
+	__s32 pad;
+	__u64 allgs;		/* where runtime.allgs is in the process, 0 = not known */
 };
 
 /* cw_unwind_fb (per-CPU array) indexes */

@@ -188,22 +188,43 @@ int go_swept(struct cw_go_end *a)
 #define GO_STATUS_SCAN 0x1000
 
 struct go_exit_sweep {
+	__u64 allgs;		/* the runtime's array of g pointers */
 	__u32 tgid;
 	__s32 g_status;
 };
 
-/* One entry of cw_goroutines at exit_group: the goroutine ended if its g is dead. */
-static long go_sweep_one(struct bpf_map *map, struct cw_inst_key *k, struct cw_goroutine *e,
-			 struct go_exit_sweep *s)
+/* At exit_group: goroutine entry @e, on g @gp, ended if the g is dead. */
+static __always_inline void go_exit_check(struct go_exit_sweep *s, __u64 gp, struct cw_goroutine *e)
 {
-	__u32 status, tgid = s->tgid;
 	__u64 token = e->token;
+	__u32 status;
 
-	if (k->tgid != tgid || !token ||
-	    bpf_probe_read_user(&status, sizeof(status), (void *)(k->key + s->g_status)) ||
+	if (!token || bpf_probe_read_user(&status, sizeof(status), (void *)(gp + s->g_status)) ||
 	    (status & ~GO_STATUS_SCAN) != GO_STATUS_DEAD)
+		return;
+	go_ended(e, token, bpf_map_lookup_elem(&cw_go, &s->tgid));
+}
+
+/* The g at index @i of runtime.allgs. */
+static long go_exit_allg(__u32 i, struct go_exit_sweep *s)
+{
+	struct cw_inst_key k = { .tgid = s->tgid };
+	struct cw_goroutine *e;
+
+	if (bpf_probe_read_user(&k.key, sizeof(k.key), (void *)(s->allgs + (__u64)i * 8)) || !k.key)
 		return 0;
-	go_ended(e, token, bpf_map_lookup_elem(&cw_go, &tgid));
+	e = bpf_map_lookup_elem(&cw_goroutines, &k);
+	if (e)
+		go_exit_check(s, k.key, e);
+	return 0;
+}
+
+/* Each entry of cw_goroutines (where runtime.allgs is not known). */
+static long go_exit_entry(struct bpf_map *map, struct cw_inst_key *k, struct cw_goroutine *e,
+			  struct go_exit_sweep *s)
+{
+	if (k->tgid == s->tgid)
+		go_exit_check(s, k->key, e);
 	return 0;
 }
 
@@ -211,18 +232,29 @@ static long go_sweep_one(struct bpf_map *map, struct cw_inst_key *k, struct cw_g
  * A Go target calls exit_group: the last sweep, from the process itself while
  * its memory is still there (user space's sweep runs once an interval), so
  * that the goroutines that ended since are not left alive in the final
- * figures. Each entry is looked at; this runs once a process.
+ * figures. It goes through the process's own g's (runtime.allgs): about
+ * 0.5 us a g here, 50 ms for 100,000. Where allgs is not known (a
+ * position-independent binary) it goes through the whole map, whose million
+ * buckets take about 13 ms however few goroutines there are.
  */
 SEC("tracepoint/syscalls/sys_enter_exit_group")
 int go_exit_group(void *ctx)
 {
 	struct go_exit_sweep s = { .tgid = cw_current_tgid() };
 	const struct cw_go_layout *l = bpf_map_lookup_elem(&cw_go_layout, &s.tgid);
+	__u64 slice[2];
 
 	if (!l || !l->g_status)
 		return 0;
 	s.g_status = l->g_status;
-	bpf_for_each_map_elem(&cw_goroutines, go_sweep_one, &s, 0);
+	if (!l->allgs) {
+		bpf_for_each_map_elem(&cw_goroutines, go_exit_entry, &s, 0);
+		return 0;
+	}
+	if (bpf_probe_read_user(slice, sizeof(slice), (void *)l->allgs))
+		return 0;
+	s.allgs = slice[0];
+	bpf_loop(slice[1] < (1U << 22) ? (__u32)slice[1] : (1U << 22), go_exit_allg, &s, 0);
 	return 0;
 }
 

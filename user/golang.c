@@ -418,10 +418,8 @@ void golang__sweep(struct golang *g)
 		s.n++;
 	}
 	sweep_flush(&s);
-	if (n > 0) {
-		free(keys);
-		free(vals);
-	}
+	free(keys);
+	free(vals);
 	/* at most a twentieth of a CPU, however many goroutines */
 	end = util__mono_ns();
 	g->next_sweep = end + 19 * (end - start);
@@ -561,6 +559,7 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 			.tls_g = b->tls_g, .g_m = b->off->g_m, .m_curg = b->off->m_curg,
 			.sched_bp = b->off->g_sched + b->off->gobuf_bp,
 			.g_status = b->off->g_atomicstatus,
+			.allgs = b->pie ? 0 : b->allgs,	/* a PIE's would need its load bias */
 		};
 
 		probes__map_update(g->probes, "cw_go_layout", &tgid, sizeof(tgid), &l, sizeof(l),

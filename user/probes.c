@@ -461,26 +461,83 @@ void probes__forget(struct probes *p, __u32 tgid)
 	bpf_map__delete_elem(p->skel->maps.cw_targets, &tgid, sizeof(tgid), 0);
 }
 
-/* Delete the entries of hash map @m whose key starts with @tgid; returns how many. */
+/* probes__map_dump of map @m (not a per-CPU one). */
+static ssize_t map_dump(struct bpf_map *m, size_t ksz, size_t vsz, void **keys, void **vals)
+{
+	size_t n = 0, cap = 4096;
+	__u64 batch[8];
+	bool first = true;
+	char *k = NULL, *v = NULL, *nk, *nv;
+
+	*keys = *vals = NULL;
+	if (ksz > sizeof(batch))
+		return -ENOENT;
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		__u32 count;
+		int err;
+
+		if (cap - n < 4096)
+			cap *= 2;
+		nk = realloc(k, cap * ksz);
+		if (nk)
+			k = nk;
+		nv = nk ? realloc(v, cap * vsz) : NULL;
+		if (!nv)
+			goto nomem;
+		v = nv;
+		count = (__u32)(cap - n);
+		err = bpf_map_lookup_batch(bpf_map__fd(m), first ? NULL : batch, batch,
+					   k + n * ksz, v + n * vsz, &count, &bo) ? -errno : 0;
+		if (err == -ENOSPC && !count) {
+			cap *= 2;	/* a bucket larger than the room left */
+			continue;
+		}
+		first = false;
+		n += count;
+		if (err == -ENOENT)
+			break;	/* the end */
+		if (err) {
+			free(k);
+			free(v);
+			return err;
+		}
+	}
+	*keys = k;
+	*vals = v;
+	return (ssize_t)n;
+nomem:
+	free(k);
+	free(v);
+	return -ENOMEM;
+}
+
+/*
+ * Delete the entries of hash map @m whose key starts with @tgid, in batches
+ * (a Go program leaves an entry a g: 100,000s); returns how many.
+ */
 static int delete_tgid(struct bpf_map *m, __u32 tgid)
 {
-	char key[64], next[64];
-	size_t ksz = bpf_map__key_size(m);
-	bool first = true;
-	int n = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	size_t ksz = bpf_map__key_size(m), n = 0;
+	char *keys, *vals;
+	ssize_t got = map_dump(m, ksz, bpf_map__value_size(m), (void **)&keys, (void **)&vals);
+	__u32 done;
 
-	if (ksz > sizeof(key) || ksz < sizeof(tgid))
+	if (got < 0 || ksz < sizeof(tgid))
 		return 0;
-	while (!bpf_map__get_next_key(m, first ? NULL : key, next, ksz)) {
-		/* the next key is known before the current one goes: the walk goes on */
-		if (!first && !memcmp(key, &tgid, sizeof(tgid)))
-			n += !bpf_map__delete_elem(m, key, ksz, 0);
-		memcpy(key, next, ksz);
-		first = false;
+	for (ssize_t i = 0; i < got; i++)
+		if (!memcmp(keys + (size_t)i * ksz, &tgid, sizeof(tgid)))
+			memmove(keys + n++ * ksz, keys + (size_t)i * ksz, ksz);
+	done = (__u32)n;
+	if (n && bpf_map_delete_batch(bpf_map__fd(m), keys, &done, &bo)) {
+		/* stopped at a key gone meanwhile (or no batches): the rest one by one */
+		for (size_t i = done; i < n; i++)
+			done += !bpf_map__delete_elem(m, keys + i * ksz, ksz, 0);
 	}
-	if (!first && !memcmp(key, &tgid, sizeof(tgid)))
-		n += !bpf_map__delete_elem(m, key, ksz, 0);
-	return n;
+	free(keys);
+	free(vals);
+	return (int)done;
 }
 
 int probes__map_forget_tgid(struct probes *p, const char *map, __u32 tgid)
@@ -644,52 +701,9 @@ ssize_t probes__map_dump(struct probes *p, const char *map, size_t ksz, size_t v
 			 void **keys, void **vals)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(p->skel->obj, map);
-	size_t n = 0, cap = 4096;
-	__u64 batch[8];
-	bool first = true;
-	char *k = NULL, *v = NULL, *nk, *nv;
 
 	*keys = *vals = NULL;
-	if (!m || ksz > sizeof(batch))
-		return -ENOENT;
-	for (;;) {
-		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-		__u32 count;
-		int err;
-
-		if (cap - n < 4096)
-			cap *= 2;
-		nk = realloc(k, cap * ksz);
-		if (nk)
-			k = nk;
-		nv = nk ? realloc(v, cap * vsz) : NULL;
-		if (!nv)
-			goto nomem;
-		v = nv;
-		count = (__u32)(cap - n);
-		err = bpf_map_lookup_batch(bpf_map__fd(m), first ? NULL : batch, batch,
-					   k + n * ksz, v + n * vsz, &count, &bo) ? -errno : 0;
-		if (err == -ENOSPC && !count) {
-			cap *= 2;	/* a bucket larger than the room left */
-			continue;
-		}
-		first = false;
-		n += count;
-		if (err == -ENOENT)
-			break;	/* the end */
-		if (err) {
-			free(k);
-			free(v);
-			return err;
-		}
-	}
-	*keys = k;
-	*vals = v;
-	return (ssize_t)n;
-nomem:
-	free(k);
-	free(v);
-	return -ENOMEM;
+	return m ? map_dump(m, ksz, vsz, keys, vals) : -ENOENT;
 }
 
 int probes__map_update(struct probes *p, const char *map, const void *key, size_t ksz,
