@@ -80,16 +80,22 @@ static __always_inline struct cw_go_stats *go_stats(__u32 tgid)
  * Goroutine @token, on g entry @e, ended: counted once, by whichever of the
  * g's next creation, the sweep and goexit0 takes the token first. The site is
  * read before the exchange: only a creation on this g rewrites it, and only
- * once the token is no longer @token.
+ * once the token is no longer @token. A creation passes its own site (@nk,
+ * @nsite): a g is mostly reused by the same go statement, and then the
+ * lookup is spared.
  */
-static __always_inline void go_ended(struct cw_goroutine *e, __u64 token, struct cw_go_stats *st)
+static __always_inline void go_ended(struct cw_goroutine *e, __u64 token, struct cw_go_stats *st,
+				     const struct cw_site_key *nk, struct cw_gsite *nsite)
 {
 	struct cw_site_key k = e->site;
 	struct cw_gsite *site;
 
 	if (!token || __sync_val_compare_and_swap(&e->token, token, 0) != token)
 		return;
-	site = bpf_map_lookup_elem(&cw_gsites, &k);
+	if (nsite && k.instance == nk->instance && k.stack == nk->stack)
+		site = nsite;	/* same tgid: the key is the g's */
+	else
+		site = bpf_map_lookup_elem(&cw_gsites, &k);
 	if (site)
 		__sync_fetch_and_add(&site->alive, -1);
 	if (st)
@@ -156,7 +162,7 @@ int go_newproc1_ret(struct pt_regs *ctx)
 	}
 	e = bpf_map_lookup_elem(&cw_goroutines, &g);
 	if (e) {
-		go_ended(e, e->token, st);
+		go_ended(e, e->token, st, k, site);
 		e->site = v.site;
 		/* the site before the token: a sweep holding the new token reads this site */
 		__sync_lock_test_and_set(&e->token, v.token);
@@ -179,7 +185,7 @@ int go_swept(struct cw_go_end *a)
 	struct cw_goroutine *e = bpf_map_lookup_elem(&cw_goroutines, &g);
 
 	if (e)
-		go_ended(e, token, bpf_map_lookup_elem(&cw_go, &tgid));
+		go_ended(e, token, bpf_map_lookup_elem(&cw_go, &tgid), NULL, NULL);
 	return 0;
 }
 
@@ -202,7 +208,7 @@ static __always_inline void go_exit_check(struct go_exit_sweep *s, __u64 gp, str
 	if (!token || bpf_probe_read_user(&status, sizeof(status), (void *)(gp + s->g_status)) ||
 	    (status & ~GO_STATUS_SCAN) != GO_STATUS_DEAD)
 		return;
-	go_ended(e, token, bpf_map_lookup_elem(&cw_go, &s->tgid));
+	go_ended(e, token, bpf_map_lookup_elem(&cw_go, &s->tgid), NULL, NULL);
 }
 
 /* The g at index @i of runtime.allgs. */
@@ -275,7 +281,7 @@ int go_goexit(struct pt_regs *ctx)
 	if (!st)
 		return 0;
 	if (e)
-		go_ended(e, e->token, st);
+		go_ended(e, e->token, st, NULL, NULL);
 	else
 		__sync_fetch_and_add(&st->unknown_exits, 1);
 	return 0;

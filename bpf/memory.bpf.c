@@ -12,8 +12,8 @@
  * about 60 ns here (a quarter of the whole kmem:rss_stat program); jiffies
  * cost a load. User space calibrates jiffies against CLOCK_MONOTONIC
  * (probes__clock_sync: ns a jiffy, and the monotonic time of jiffy 0) and
- * keeps it in step; until it has, the exact clock is used. The resident and data peaks' times are then
- * to a tick (1-10 ms), which is finer than they are shown.
+ * keeps it in step; until it has, the exact clock is used. The resident and
+ * data peaks' times are then to a tick (1-10 ms), finer than they are shown.
  */
 __u64 cw_jiffy_ns;
 __u64 cw_jiffy_base;

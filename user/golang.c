@@ -280,6 +280,15 @@ static int peek(int mem, __u64 addr, void *buf, size_t len)
 	return pread(mem, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -1;
 }
 
+/* The Go target @pid, or NULL. */
+static struct gotarget *target_of(struct golang *g, pid_t pid)
+{
+	for (size_t i = 0; i < g->nt; i++)
+		if (g->t[i].pid == pid)
+			return &g->t[i];
+	return NULL;
+}
+
 /* A g's atomicstatus: no goroutine on it (_Gidle or _Gdead, the _Gscan bit aside)? */
 static bool status_dead(__u32 status)
 {
@@ -317,7 +326,7 @@ static int seed(struct golang *g, pid_t pid, const struct gobin *b)
 			.site = { .tgid = (__u32)pid, .stack = CW_GO_STACK_SEEDED },
 			.token = (1ULL << 63) | i,
 		};
-		struct cw_site_key k = v.site;
+		struct cw_site_key *k = &v.site;
 		struct cw_gsite site = {};
 		__u32 status;
 
@@ -325,21 +334,20 @@ static int seed(struct golang *g, pid_t pid, const struct gobin *b)
 		    peek(mem, gp + (__u64)o->g_atomicstatus, &status, sizeof(status)) ||
 		    status_dead(status))
 			continue;
-		if (peek(mem, gp + (__u64)o->g_gopc, &k.instance, sizeof(k.instance)) ||
+		if (peek(mem, gp + (__u64)o->g_gopc, &k->instance, sizeof(k->instance)) ||
 		    peek(mem, gp + (__u64)o->g_startpc, &site.start, sizeof(site.start)))
 			continue;
-		v.site.instance = k.instance;
 		gk.key = gp;
 		/* made after attach: the probes have it already */
 		if (probes__map_update(g->probes, "cw_goroutines", &gk, sizeof(gk), &v, sizeof(v),
 				       BPF_NOEXIST))
 			continue;
-		if (!probes__map_lookup(g->probes, "cw_gsites", &k, sizeof(k), &site,
+		if (!probes__map_lookup(g->probes, "cw_gsites", k, sizeof(*k), &site,
 					sizeof(site)))
 			site.alive++;
 		else
 			site.alive = 1;
-		probes__map_update(g->probes, "cw_gsites", &k, sizeof(k), &site, sizeof(site), 0);
+		probes__map_update(g->probes, "cw_gsites", k, sizeof(*k), &site, sizeof(site), 0);
 		n++;
 	}
 	close(mem);
@@ -398,12 +406,8 @@ void golang__sweep(struct golang *g)
 
 		if (!vals[i].token)
 			continue;	/* counted ended */
-		if (!t || t->pid != pid) {
-			t = NULL;
-			for (size_t j = 0; j < g->nt && !t; j++)
-				if (g->t[j].pid == pid)
-					t = &g->t[j];
-		}
+		if (!t || t->pid != pid)
+			t = target_of(g, pid);
 		if (!t || !(t->flags & CW_GO_GOROUTINES))
 			continue;
 		if (s.n && (s.pid != pid || s.n == SWEEP_BATCH))
@@ -525,9 +529,7 @@ int golang__attach(struct golang *g, pid_t pid, const char *exe, bool cgo)
 	b = gobin_get(g, path);
 	if (!b)
 		return 0;
-	for (size_t i = 0; i < g->nt && !t; i++)
-		if (g->t[i].pid == pid)
-			t = &g->t[i];
+	t = target_of(g, pid);
 	if (t && t->bin == (int)(b - g->bin))
 		return t->flags & CW_GO_UNSUPPORTED ? -ENOTSUP : 1;	/* asked again: as before */
 	if (t) {
@@ -645,9 +647,7 @@ int golang__stats(struct golang *g, pid_t pid, struct cw_rec_go_stats *r)
 	const struct gotarget *t = NULL;
 	__u32 tgid = (__u32)pid;
 
-	for (size_t i = 0; i < g->nt && !t; i++)
-		if (g->t[i].pid == pid)
-			t = &g->t[i];
+	t = target_of(g, pid);
 	if (!t)
 		return -ENOENT;
 	memset(r, 0, sizeof(*r));
