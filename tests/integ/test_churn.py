@@ -203,9 +203,10 @@ def test_uprobes_detached_with_last_target(env):
         out = open(os.path.join(d, "out.jsonl"), "w+")
         mon = cw.start(env, ["run", "--json", "--interval", "0.2", "--runtime", "demo",
                              "--comm", "cwdemo"], stdout=out)
-        # the programs are attached once the count holds still
+        # the programs are attached once the count holds still, above zero:
+        # loading the programs can take longer than one look's interval
         base, last = -1, uprobe_fds(mon.pid)
-        while base != last:
+        while base != last or last == 0:
             time.sleep(0.5)
             base, last = last, uprobe_fds(mon.pid)
         counts = []
