@@ -367,6 +367,7 @@ struct cw_thread {
 	__u32 compiling;	/* inside a module_new frame: W+X is the JIT at work */
 	__u32 depth;		/* frames in use */
 	__u32 tgid;
+	__u32 rss_cpu;		/* 1 + the CPU whose slot last held its faults (cw_pgslot) */
 	struct cw_frame f[CW_CALL_DEPTH];
 };
 
@@ -584,6 +585,16 @@ struct cw_pgslot {
 	__u64 word;	/* owner tid << 32 | pages */
 	__u32 tgid;	/* the owner's */
 	__u32 target;	/* tgid was a target's when the slot was taken: count */
+	/*
+	 * A target thread's anon faults not yet applied to its target (memory.bpf.c,
+	 * rss_skip): each one page exactly, so they are rss_n pages.
+	 */
+	__u64 rss_mm;	/* the mm they are in, its address as a number, 0 = none */
+	__u64 rss_last;	/* the mm's anon counter, bytes, as the last of them left it */
+	__u32 rss_tid;	/* the thread that made them */
+	__u32 rss_tgid;
+	__u32 rss_n;
+	__u32 rss_pad;
 };
 
 struct {
@@ -629,6 +640,92 @@ static __always_inline __u64 cw_pages_take(__u32 tid, __u32 tgid, __u64 min)
 	return __sync_val_compare_and_swap(&p->word, w, w - n) == w ? n : 0;
 }
 
+/* Charge @d bytes of resident change to the instance thread @t runs, at @now. */
+static __always_inline void cw_thread_charge(struct cw_thread *t, __u32 tgid, __s64 d, __u64 now)
+{
+	t->charged += d;
+	t->pend_charged += d;
+	if (t->pend_charged > t->pend_hi) {
+		t->pend_hi = t->pend_charged;
+		t->pend_hi_ts = now;
+	}
+	if (t->pend_charged >= CW_PEND_BYTES || t->pend_charged <= -CW_PEND_BYTES)
+		cw_inst_flush(t, tgid, NULL);
+}
+
+/* Emit a CW_EV_PEAK when the resident peak passes the next step. */
+static __always_inline void cw_peak_event(struct cw_stats *s, __u32 tgid)
+{
+	struct cw_ev_peak *e;
+	__u64 peak = s->rss_peak.value;
+
+	if (peak < s->next_peak_event)
+		return;
+	s->next_peak_event = peak + cfg_peak_step;
+	e = cw_reserve(CW_EV_PEAK, sizeof(*e), tgid);
+	if (!e)
+		return;
+	e->rss = peak;
+	e->anon = s->rss[CW_RSS_ANON];
+	e->file = s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM];
+	cw_submit(e);
+}
+
+static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now);
+
+/*
+ * Apply the faults waiting on slot @p to their target and to the instance
+ * their thread runs: @s when the caller has the slot's target, @t when @own
+ * says the caller has the slot's thread (NULL: not known), else they are
+ * looked up. Whoever takes the count (an exchange) applies it, once.
+ */
+__weak __noinline int cw_rss_settle(struct cw_pgslot *p, struct cw_stats *s,
+				    struct cw_thread *t, int own)
+{
+	__u32 n, tgid;
+	__u64 bytes, now;
+
+	if (!p)
+		return 0;
+	n = __sync_lock_test_and_set(&p->rss_n, 0);
+	tgid = p->rss_tgid;
+	if (!n)
+		return 0;
+	if (!s && !(s = cw_target(tgid)))
+		return 0;
+	if (!own)
+		t = cw_inst_thread_of(s, p->rss_tid);
+	bytes = (__u64)n << CW_PAGE_SHIFT;
+	now = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&s->rss[CW_RSS_ANON], bytes);
+	cw_rss_peaks(s, now);
+	cw_peak_event(s, tgid);
+	if (t && t->inst)
+		cw_thread_charge(t, tgid, bytes, now);
+	return 0;
+}
+
+/*
+ * Faults of the current thread @t of target @tgid still waiting on a slot:
+ * on this CPU's, or on the one it last left them on.
+ */
+__weak __noinline int cw_rss_settle_thread(struct cw_thread *t, __u32 tgid)
+{
+	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid(), cpu = bpf_get_smp_processor_id();
+	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
+
+	if (!t)
+		return 0;
+	if (p && p->rss_tid == tid && p->rss_tgid == tgid && p->rss_n)
+		cw_rss_settle(p, NULL, t, true);
+	if (t->rss_cpu && t->rss_cpu - 1 != cpu) {
+		p = bpf_map_lookup_percpu_elem(&cw_pgslot, &zero, t->rss_cpu - 1);
+		if (p && p->rss_tid == tid && p->rss_tgid == tgid && p->rss_n)
+			cw_rss_settle(p, NULL, t, true);
+	}
+	return 0;
+}
+
 /*
  * Thread @t now runs instance @inst (0: none): what waited on it goes to the
  * instance it leaves (@st: that one's stats if the caller has them).
@@ -639,6 +736,7 @@ static __always_inline void cw_inst_enter(struct cw_thread *t, __u32 tgid, __u64
 	__u64 pages = cw_pages_take((__u32)bpf_get_current_pid_tgid(), tgid, 1);
 	struct cw_stats *s;
 
+	cw_rss_settle_thread(t, tgid);
 	if (pages && (s = cw_target(tgid)))
 		cw_pages_charge(s, t, pages);
 	if (t->inst != inst)

@@ -39,24 +39,6 @@ int cw_clock_sample(void *ctx)
 	return 0;
 }
 
-/* Emit a CW_EV_PEAK when the resident peak passes the next step. */
-static __always_inline void rss_peak_event(struct cw_stats *s, __u32 tgid)
-{
-	struct cw_ev_peak *e;
-	__u64 peak = s->rss_peak.value;
-
-	if (peak < s->next_peak_event)
-		return;
-	s->next_peak_event = peak + cfg_peak_step;
-	e = cw_reserve(CW_EV_PEAK, sizeof(*e), tgid);
-	if (!e)
-		return;
-	e->rss = peak;
-	e->anon = s->rss[CW_RSS_ANON];
-	e->file = s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM];
-	cw_submit(e);
-}
-
 /*
  * --heap: charge @grown bytes of new anon memory on this CPU; every
  * cfg_heap_sample bytes take the user stack that faulted it in (first touch,
@@ -192,6 +174,113 @@ static __always_inline long rss_sum(struct mm_struct *mm, int member)
 _Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
 
 /*
+ * A run of anon faults by one thread costs a slot update each, not the whole
+ * rss_update: a page fault's kmem:rss_stat, on the thread's own mm, that
+ * finds the anon counter exactly one page above where its previous event on
+ * this CPU left it (so nobody else changed it meanwhile, and this event is
+ * one page in) leaves the page on the CPU's slot (cw_pgslot), up to
+ * CW_RSS_BATCH of them. They are applied, as that many pages, by the next
+ * rss_update of the thread here (every CW_RSS_BATCH-th fault, or the first
+ * that is not one page up), when it enters or leaves an instance
+ * (cw_inst_enter), when it exits, and by another thread taking the slot.
+ * Meanwhile an rss_update elsewhere counts them out of the sum it reads
+ * (rss_waiting), so they are charged once, to the thread that made them.
+ * So a target's figures trail its counter by at most CW_RSS_BATCH pages a
+ * CPU while a thread faults, and the peaks are the counter's own: the faults
+ * left on a slot only went up, a page at a time, and the thread's next
+ * update, up or down, applies them first. Only another thread freeing memory
+ * meanwhile can make a peak miss them (CW_RSS_BATCH pages a CPU at most).
+ * Not with --heap, which samples by the byte.
+ */
+#define CW_RSS_BATCH 15
+
+static __always_inline bool rss_skip(struct mm_struct *mm)
+{
+	__u32 zero = 0;
+	struct cw_pgslot *p;
+	long sum;
+
+	if (cfg_heap_sample || !cw_pcpu_known)
+		return false;
+	p = bpf_map_lookup_elem(&cw_pgslot, &zero);
+	if (!p || p->rss_mm != ptr_offset(mm) || p->rss_tid != (__u32)bpf_get_current_pid_tgid() ||
+	    p->rss_n >= CW_RSS_BATCH)
+		return false;
+	sum = rss_sum(mm, CW_RSS_ANON);
+	if ((__u64)sum != p->rss_last + (1ULL << CW_PAGE_SHIFT))
+		return false;
+	p->rss_last = sum;
+	p->rss_n++;
+	return true;
+}
+
+struct waiting_ctx {
+	__u64 mmk;
+	__u64 n;
+	__u32 self;
+};
+
+static long waiting_one(__u64 cpu, void *arg)
+{
+	struct waiting_ctx *c = arg;
+	__u32 zero = 0;
+	struct cw_pgslot *q;
+
+	if (cpu == c->self)
+		return 0;
+	q = bpf_map_lookup_percpu_elem(&cw_pgslot, &zero, (__u32)cpu);
+	if (q && q->rss_mm == c->mmk)
+		c->n += q->rss_n;
+	return 0;
+}
+
+/* Bytes of @mm's anon faults left on other CPUs' slots, not yet applied. */
+static __always_inline __u64 rss_waiting(__u64 mmk, __u32 self)
+{
+	struct waiting_ctx c = { .mmk = mmk, .self = self };
+
+	bpf_loop(cfg_rss_cpus, waiting_one, &c, 0);
+	return c.n << CW_PAGE_SHIFT;
+}
+
+/*
+ * An anon rss_update of thread @tid (@raw: its cw_thread, if it has one) of
+ * target @s, @sum the counter's sum: apply what waits on this CPU's slot,
+ * make the slot this thread's from here, and return the sum less what waits
+ * on other CPUs' slots, which their threads will apply.
+ */
+static __always_inline long rss_batch_start(struct cw_stats *s, struct cw_thread *raw,
+					    __u32 tgid, __u32 tid, struct mm_struct *mm, long sum)
+{
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
+	__u64 mmk = ptr_offset(mm), away;
+
+	if (!p)
+		return sum;
+	if (p->rss_n) {
+		bool own = p->rss_tid == tid;
+
+		cw_rss_settle(p, p->rss_tgid == tgid ? s : NULL, own ? raw : NULL, own);
+	}
+	/* left on the CPU it ran on before: apply them now, while its instance is the same */
+	if (raw && raw->rss_cpu && raw->rss_cpu - 1 != cpu) {
+		struct cw_pgslot *q = bpf_map_lookup_percpu_elem(&cw_pgslot, &zero, raw->rss_cpu - 1);
+
+		if (q && q->rss_tid == tid && q->rss_n)
+			cw_rss_settle(q, s, raw, true);
+	}
+	if (raw)
+		raw->rss_cpu = cpu + 1;
+	p->rss_mm = mmk;
+	p->rss_tid = tid;
+	p->rss_tgid = tgid;
+	p->rss_last = sum;
+	away = rss_waiting(mmk, cpu);
+	return sum > (long)away ? sum - (long)away : 0;
+}
+
+/*
  * kmem:rss_stat fires whenever an mm's RSS counter changes. @size is the
  * counter's exact sum in bytes, or, with @mm, read here once the mm is known
  * to be a target's; @curr says whether the mm is the current task's; when it
@@ -240,35 +329,38 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 			return 0;
 		tgid = otgid;
 	}
-	if (mm)
+	if (mm) {
 		size = rss_sum(mm, member);
+		/* reclaim, khugepaged: faults waiting on slots are not in the figures yet */
+		if (!curr && m == CW_RSS_ANON && !cfg_heap_sample)
+			size -= rss_waiting(ptr_offset(mm), CW_RSS_MAX_CPUS);
+	}
 	/* a target's event: the clock is read only now */
 	now = tick_clock();
+	if (size < 0)
+		size = 0;
 	if (curr) {
-		struct cw_thread *t = cw_inst_thread_of(s, tid);
+		struct cw_thread *raw = s->flags & CW_F_PROFILE ?
+			bpf_map_lookup_elem(&cw_threads, &tid) : NULL;
+		struct cw_thread *t = raw && raw->inst ? raw : NULL;
 		/* the pages the thread allocated, in batches: calls take the rest */
 		__u64 pages = cw_pages_take(tid, tgid, CW_SLOT_PAGES);
-		/* the thread's net resident change is charged to its instance */
-		__s64 d = (size > 0 ? size : 0) - (__s64)s->rss[m];
+		__s64 d;
 
+		if (mm && m == CW_RSS_ANON && !cfg_heap_sample)
+			size = rss_batch_start(s, raw, tgid, tid, mm, size);
+		/* the thread's net resident change is charged to its instance */
+		d = size - (__s64)s->rss[m];
 		if (pages)
 			cw_pages_charge(s, t, pages);
 		if (cfg_heap_sample && member == CW_RSS_ANON)
 			heap_sample(ctx, tgid, t ? t->inst : 0, d);
-		if (t && member != CW_RSS_SWAP) {
-			t->charged += d;
-			t->pend_charged += d;
-			if (t->pend_charged > t->pend_hi) {
-				t->pend_hi = t->pend_charged;
-				t->pend_hi_ts = now;
-			}
-			if (t->pend_charged >= CW_PEND_BYTES || t->pend_charged <= -CW_PEND_BYTES)
-				cw_inst_flush(t, tgid, NULL);
-		}
+		if (t && member != CW_RSS_SWAP)
+			cw_thread_charge(t, tgid, d, now);
 	}
-	s->rss[m] = size > 0 ? size : 0;
+	s->rss[m] = size;
 	cw_rss_peaks(s, now);
-	rss_peak_event(s, tgid);
+	cw_peak_event(s, tgid);
 	return 0;
 }
 
@@ -295,8 +387,12 @@ int tp_rss_stat(struct trace_event_raw_rss_stat *ctx)
 SEC("tp_btf/rss_stat")
 int BPF_PROG(tp_rss_stat_btf, struct mm_struct *mm, int member)
 {
+	bool curr = bpf_get_current_task_btf()->mm == mm;
+
+	if (curr && member == CW_RSS_ANON && rss_skip(mm))
+		return 0;
 	/* the mm's id (mm_hash) is worked out only for a target's events */
-	return rss_update(ctx, 0, member, 0, bpf_get_current_task_btf()->mm == mm, mm);
+	return rss_update(ctx, 0, member, 0, curr, mm);
 }
 
 /*
