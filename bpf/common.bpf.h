@@ -674,6 +674,13 @@ static __always_inline void cw_peak_event(struct cw_stats *s, __u32 tgid)
 static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now);
 
 /*
+ * Slots holding faults, machine-wide (memory.bpf.c, rss_skip): when none
+ * does, an update need not look at other CPUs' slots. A slot counts from its
+ * first fault to the exchange that applies them.
+ */
+__u64 cw_rss_waiting_slots __weak;
+
+/*
  * Apply the faults waiting on slot @p to their target and to the instance
  * their thread runs: @s when the caller has the slot's target, @t when @own
  * says the caller has the slot's thread (NULL: not known), else they are
@@ -691,6 +698,7 @@ __weak __noinline int cw_rss_settle(struct cw_pgslot *p, struct cw_stats *s,
 	tgid = p->rss_tgid;
 	if (!n)
 		return 0;
+	__sync_fetch_and_add(&cw_rss_waiting_slots, -1);
 	if (!s && !(s = cw_target(tgid)))
 		return 0;
 	if (!own)

@@ -194,11 +194,11 @@ _Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
  */
 #define CW_RSS_BATCH 15
 
-static __always_inline bool rss_skip(struct mm_struct *mm)
+/* The fast path; when it does not apply, *@sum is the anon sum if it read it (else -1). */
+static __always_inline bool rss_skip(struct mm_struct *mm, long *sum)
 {
 	__u32 zero = 0;
 	struct cw_pgslot *p;
-	long sum;
 
 	if (cfg_heap_sample || !cw_pcpu_known)
 		return false;
@@ -206,11 +206,12 @@ static __always_inline bool rss_skip(struct mm_struct *mm)
 	if (!p || p->rss_mm != ptr_offset(mm) || p->rss_tid != (__u32)bpf_get_current_pid_tgid() ||
 	    p->rss_n >= CW_RSS_BATCH)
 		return false;
-	sum = rss_sum(mm, CW_RSS_ANON);
-	if ((__u64)sum != p->rss_last + (1ULL << CW_PAGE_SHIFT))
+	*sum = rss_sum(mm, CW_RSS_ANON);
+	if ((__u64)*sum != p->rss_last + (1ULL << CW_PAGE_SHIFT))
 		return false;
-	p->rss_last = sum;
-	p->rss_n++;
+	p->rss_last = *sum;
+	if (!p->rss_n++)
+		__sync_fetch_and_add(&cw_rss_waiting_slots, 1);
 	return true;
 }
 
@@ -239,6 +240,8 @@ static __always_inline __u64 rss_waiting(__u64 mmk, __u32 self)
 {
 	struct waiting_ctx c = { .mmk = mmk, .self = self };
 
+	if (!cw_rss_waiting_slots)
+		return 0;
 	bpf_loop(cfg_rss_cpus, waiting_one, &c, 0);
 	return c.n << CW_PAGE_SHIFT;
 }
@@ -330,7 +333,8 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 		tgid = otgid;
 	}
 	if (mm) {
-		size = rss_sum(mm, member);
+		if (size < 0 || m != CW_RSS_ANON)	/* else the fast path read it */
+			size = rss_sum(mm, member);
 		/* reclaim, khugepaged: faults waiting on slots are not in the figures yet */
 		if (!curr && m == CW_RSS_ANON && !cfg_heap_sample)
 			size -= rss_waiting(ptr_offset(mm), CW_RSS_MAX_CPUS);
@@ -388,11 +392,12 @@ SEC("tp_btf/rss_stat")
 int BPF_PROG(tp_rss_stat_btf, struct mm_struct *mm, int member)
 {
 	bool curr = bpf_get_current_task_btf()->mm == mm;
+	long sum = -1;
 
-	if (curr && member == CW_RSS_ANON && rss_skip(mm))
+	if (curr && member == CW_RSS_ANON && rss_skip(mm, &sum))
 		return 0;
 	/* the mm's id (mm_hash) is worked out only for a target's events */
-	return rss_update(ctx, 0, member, 0, curr, mm);
+	return rss_update(ctx, 0, member, sum, curr, mm);
 }
 
 /*
