@@ -671,7 +671,16 @@ static __always_inline void cw_peak_event(struct cw_stats *s, __u32 tgid)
 	cw_submit(e);
 }
 
-static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now);
+/* Recompute the resident peaks of @s after an RSS change, at @now. */
+static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now)
+{
+	__u64 anon = s->rss[CW_RSS_ANON];
+	__u64 file = s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM];
+
+	cw_peak_raise(&s->anon_peak, anon, now);
+	cw_peak_raise(&s->file_peak, file, now);
+	cw_peak_raise(&s->rss_peak, anon + file, now);
+}
 
 /*
  * Slots holding faults, machine-wide (memory.bpf.c, rss_skip): when none
@@ -714,22 +723,21 @@ __weak __noinline int cw_rss_settle(struct cw_pgslot *p, struct cw_stats *s,
 }
 
 /*
- * Faults of the current thread @t of target @tgid still waiting on a slot:
- * on this CPU's, or on the one it last left them on.
+ * Faults of the current thread of target @tgid (@s if the caller has it;
+ * @t, its cw_thread, NULL if it has none) still waiting on a slot: on this
+ * CPU's, or on the one it last left them on.
  */
-__weak __noinline int cw_rss_settle_thread(struct cw_thread *t, __u32 tgid)
+__weak __noinline int cw_rss_settle_thread(struct cw_thread *t, struct cw_stats *s, __u32 tgid)
 {
 	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid(), cpu = bpf_get_smp_processor_id();
 	struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
 
-	if (!t)
-		return 0;
 	if (p && p->rss_tid == tid && p->rss_tgid == tgid && p->rss_n)
-		cw_rss_settle(p, NULL, t, true);
-	if (t->rss_cpu && t->rss_cpu - 1 != cpu) {
+		cw_rss_settle(p, s, t, true);
+	if (t && t->rss_cpu && t->rss_cpu - 1 != cpu) {
 		p = bpf_map_lookup_percpu_elem(&cw_pgslot, &zero, t->rss_cpu - 1);
 		if (p && p->rss_tid == tid && p->rss_tgid == tgid && p->rss_n)
-			cw_rss_settle(p, NULL, t, true);
+			cw_rss_settle(p, s, t, true);
 	}
 	return 0;
 }
@@ -744,23 +752,12 @@ static __always_inline void cw_inst_enter(struct cw_thread *t, __u32 tgid, __u64
 	__u64 pages = cw_pages_take((__u32)bpf_get_current_pid_tgid(), tgid, 1);
 	struct cw_stats *s;
 
-	cw_rss_settle_thread(t, tgid);
+	cw_rss_settle_thread(t, NULL, tgid);
 	if (pages && (s = cw_target(tgid)))
 		cw_pages_charge(s, t, pages);
 	if (t->inst != inst)
 		cw_inst_flush(t, tgid, st);
 	t->inst = inst;
-}
-
-/* Recompute the resident peaks of @s after an RSS change, at @now. */
-static __always_inline void cw_rss_peaks(struct cw_stats *s, __u64 now)
-{
-	__u64 anon = s->rss[CW_RSS_ANON];
-	__u64 file = s->rss[CW_RSS_FILE] + s->rss[CW_RSS_SHMEM];
-
-	cw_peak_raise(&s->anon_peak, anon, now);
-	cw_peak_raise(&s->file_peak, file, now);
-	cw_peak_raise(&s->rss_peak, anon + file, now);
 }
 
 /* Update private writable mapped bytes (VmData) of @s from @mm. */

@@ -261,18 +261,10 @@ static __always_inline long rss_batch_start(struct cw_stats *s, struct cw_thread
 
 	if (!p)
 		return sum;
-	if (p->rss_n) {
-		bool own = p->rss_tid == tid;
-
-		cw_rss_settle(p, p->rss_tgid == tgid ? s : NULL, own ? raw : NULL, own);
-	}
-	/* left on the CPU it ran on before: apply them now, while its instance is the same */
-	if (raw && raw->rss_cpu && raw->rss_cpu - 1 != cpu) {
-		struct cw_pgslot *q = bpf_map_lookup_percpu_elem(&cw_pgslot, &zero, raw->rss_cpu - 1);
-
-		if (q && q->rss_tid == tid && q->rss_n)
-			cw_rss_settle(q, s, raw, true);
-	}
+	/* another thread's faults left here go to it; this one's, here or on the CPU it left, now */
+	if (p->rss_n && p->rss_tid != tid)
+		cw_rss_settle(p, p->rss_tgid == tgid ? s : NULL, NULL, false);
+	cw_rss_settle_thread(raw, s, tgid);
 	if (raw)
 		raw->rss_cpu = cpu + 1;
 	p->rss_mm = mmk;

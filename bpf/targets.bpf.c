@@ -235,12 +235,9 @@ int BPF_PROG(tp_exit, struct task_struct *task)
 		struct cw_site *site = k ? bpf_map_lookup_elem(&cw_tsites, k) : NULL;
 		/* the exiting thread's pages still on this CPU's slot */
 		__u64 pages = cw_pages_take(tid, tgid, 1);
-		__u32 zero = 0;
-		struct cw_pgslot *p = bpf_map_lookup_elem(&cw_pgslot, &zero);
 
 		/* and its faults (memory.bpf.c, rss_skip) */
-		if (p && p->rss_tid == tid && p->rss_tgid == tgid && p->rss_n)
-			cw_rss_settle(p, s, NULL, false);
+		cw_rss_settle_thread(bpf_map_lookup_elem(&cw_threads, &tid), s, tgid);
 
 		if (pages)
 			cw_pages_charge(s, NULL, pages);
