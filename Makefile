@@ -176,6 +176,7 @@ demo: deps all
 	$(Q)bash scripts/demo.sh $(OUT)
 
 bench: deps all
+	$(Q)bash scripts/deps.sh --bench
 	$(Q)bash scripts/bench.sh $(OUT)
 
 lint: all

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# Install what cwatch needs to build and test on Debian 12. Idempotent, and quiet
-# when everything is already present. Run as root.
+# Install what cwatch needs to build and test on Debian 12 (with --bench, also
+# what make bench compares with). Idempotent, and quiet when everything is
+# already present. Run as root.
 set -euo pipefail
 
 pkgs=(clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libdw-dev libiberty-dev liblzma-dev libyaml-dev
       libmicrohttpd-dev libssl-dev libcap-dev prometheus libclang-rt-14-dev chromium pkg-config make gcc g++ xz-utils libcap2-bin util-linux procps)
+
+# make bench also compares with bpftrace scripts (scripts/bench/*.bt)
+if [ "${1:-}" = "--bench" ]; then
+	pkgs+=(bpftrace)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
