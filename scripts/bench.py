@@ -953,6 +953,40 @@ def loadavg():
         return [float(x) for x in f.read().split()[:3]]
 
 
+def previous_run(path):
+    """The targets of the results.json a run replaces, for results.md's last column.
+
+    The machines are shared and differ from day to day (another CPU model,
+    other neighbours), so one run's margin says less than two runs' do.
+    """
+    try:
+        with open(path) as f:
+            old = json.load(f)
+        return {"date": old["date"], "cwatch_version": old["cwatch_version"],
+                "git": old.get("git"), "cpu_model": old["machine"]["cpu_model"],
+                "nproc": old["machine"]["nproc"], "kernel": old["machine"]["kernel"],
+                "targets": [{"name": t["name"], "value": t["value"], "met": t["met"]}
+                            for t in old["targets"]]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def fmt_target_value(t):
+    """A target's figure alone, in its unit (for the previous run's column)."""
+    v, name = t["value"], t["name"]
+    if v is None:
+        return "n/a"
+    if "ratio" in name:
+        return fmt_x(v)
+    if "us/event" in name:
+        return f"{v:.3f} us"
+    if "within" in name:
+        return f"{v:.2f} s"
+    if "MiB" in name:
+        return f"{v / 2**20:.1f} MiB"
+    return f"{v:g} lost" if "lost" in name else f"{v:g}"
+
+
 def fmt_x(r):
     """A ratio as 1.023x."""
     return f"{r:.3f}x"
@@ -1014,10 +1048,26 @@ def write_md(path, doc):
     L.append("")
     L.append("## Targets")
     L.append("")
-    L.append("| target | measured | verdict |")
-    L.append("|---|---|---|")
+    prev = doc.get("previous")
+    if prev:
+        L.append(f"The last column is the run this one replaced: {prev['date']}, cwatch "
+                 f"`{prev['cwatch_version']}`, on {prev['nproc']} CPUs ({prev['cpu_model']}), "
+                 f"Linux {prev['kernel']}. These machines are shared and are not always the "
+                 "same machine: read a margin against both runs.")
+        L.append("")
+        before = {t["name"]: t for t in prev["targets"]}
+        L.append("| target | measured | verdict | previous run |")
+        L.append("|---|---|---|---|")
+    else:
+        L.append("| target | measured | verdict |")
+        L.append("|---|---|---|")
     for t in doc["targets"]:
-        L.append(f"| {t['name']} | {t['measured']} | {'met' if t['met'] else 'MISSED'}, {t['margin']} |")
+        row = f"| {t['name']} | {t['measured']} | {'met' if t['met'] else 'MISSED'}, {t['margin']} |"
+        if prev:
+            o = before.get(t["name"])
+            row += (f" {fmt_target_value(o)}, {'met' if o['met'] else 'MISSED'} |" if o
+                    else " not measured |")
+        L.append(row)
     L.append("")
     L.append("## Notes on the targets")
     L.append("")
@@ -1476,6 +1526,7 @@ def main_run(args):
                   file=sys.stderr)
             return 1
     os.makedirs(args.out, exist_ok=True)
+    previous = previous_run(os.path.join(args.out, "results.json"))
 
     def log(msg):
         print(f"bench: [{time.monotonic() - t0:6.1f} s] {msg}", flush=True)
@@ -1539,6 +1590,8 @@ def main_run(args):
     }
     doc.update(extra)
     doc["targets"] = targets(doc)
+    if previous:
+        doc["previous"] = previous
     doc["elapsed_s"] = round(time.monotonic() - t0, 1)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
