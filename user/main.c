@@ -1882,7 +1882,13 @@ static int cmd_run(int argc, char **argv)
 	struct collector c = { .o = &o };
 	struct target_launch launch = { .go_fd = -1, .err_fd = -1 };
 	struct report_opts ro = { .out = stdout };
-	struct sigaction sa = { .sa_handler = on_signal };
+	/*
+	 * SA_RESTART: a write to stdout blocked on a full pipe (a reader that
+	 * reads only at the end) is resumed after SIGINT, not failed with EINTR,
+	 * which made stdio drop the lines it held. The main loop's wait
+	 * (epoll_wait) returns EINTR whatever the flag says.
+	 */
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	char exe[4096];
 	int err, ret = 1;
 

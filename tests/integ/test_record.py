@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """Recordings: a replay prints what the live run printed; damaged files say where."""
 
+import collections
 import os
 import signal
 import struct
@@ -184,3 +185,39 @@ def test_unwritable_recording_is_said_and_monitoring_goes_on(env):
     [t] = cw.summary(objs)["target_list"]
     assert t["state"] == "exited" and t["rss_anon_peak_bytes"] > 8 * cw.MIB, t
     assert not os.path.exists("/nonexistent/dir/x.cwr")
+
+
+def test_sigint_while_stdout_is_full_loses_no_line(env):
+    """A reader that reads only at the end: cwatch waits to write, SIGINT comes, no line is lost.
+
+    1,000 mmap lines a second fill the 64 KiB pipe within a second; cwatch is
+    then blocked in write(2) when the signal comes. Every line must still
+    arrive: the live output equals the replay of its recording.
+    """
+    util.need_root()
+    path = os.path.join(env.artifacts, "blocked.cwr")
+    mon = cw.start(env, ["run", "--json", "--record", path, "--",
+                         cw.fixture(env, "manyinstances"), "--mmaps-per-sec", "3000",
+                         "--threads", "1", "--seconds", "60"])
+    try:
+        deadline = time.monotonic() + 20
+        wchan = ""
+        while time.monotonic() < deadline and "pipe" not in wchan:
+            time.sleep(0.2)
+            with open(f"/proc/{mon.pid}/wchan") as f:
+                wchan = f.read()
+        assert "pipe" in wchan, f"cwatch never waited on the full pipe (wchan {wchan!r})"
+        mon.send_signal(signal.SIGINT)
+        out, err = mon.communicate(timeout=60)
+    finally:
+        util.cleanup()
+    assert mon.returncode == 0, err
+    mine = [l for l in out.splitlines() if l.startswith('{"type"')]
+    res = replay(env, path, "--json")
+    assert res.returncode == 0, res.stderr
+    want = res.stdout.splitlines()
+    assert mine == want, \
+        f"the live output differs: {len(mine)} lines, " \
+        f"{sum((collections.Counter(want) - collections.Counter(mine)).values())} " \
+        f"of the replay's {len(want)} missing"
+    assert len(want) > 1000 and want[-1].startswith('{"type":"summary"'), want[-1][:200]
