@@ -590,11 +590,11 @@ struct cw_pgslot {
 	 * rss_skip): each one page exactly, so they are rss_n pages.
 	 */
 	__u64 rss_mm;	/* the mm they are in, its address as a number, 0 = none */
-	__u64 rss_last;	/* the mm's anon counter, bytes, as the last of them left it */
+	__s64 rss_count;	/* the anon counter's central count, pages, as the last left it */
 	__u32 rss_tid;	/* the thread that made them */
 	__u32 rss_tgid;
 	__u32 rss_n;
-	__u32 rss_pad;
+	__s32 rss_delta;	/* the counter's part on this CPU, pages, as the last left it */
 };
 
 struct {

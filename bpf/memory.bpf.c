@@ -176,10 +176,13 @@ _Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
 /*
  * A run of anon faults by one thread costs a slot update each, not the whole
  * rss_update: a page fault's kmem:rss_stat, on the thread's own mm, that
- * finds the anon counter exactly one page above where its previous event on
- * this CPU left it (so nobody else changed it meanwhile, and this event is
- * one page in) leaves the page on the CPU's slot (cw_pgslot), up to
- * CW_RSS_BATCH of them. They are applied, as that many pages, by the next
+ * finds the anon counter's part on this CPU exactly one page above where its
+ * previous event here left it, and the counter's central count unchanged (so
+ * nothing else changed this CPU's part meanwhile, and this event is one page
+ * in) leaves the page on the CPU's slot (cw_pgslot), up to CW_RSS_BATCH of
+ * them. Other CPUs' parts are not read: the target's other threads fault
+ * there and account for their own pages, so two threads faulting at once
+ * each keep batching, each charged its own pages. They are applied, as that many pages, by the next
  * rss_update of the thread here (every CW_RSS_BATCH-th fault, or the first
  * that is not one page up), when it enters or leaves an instance
  * (cw_inst_enter), when it exits, and by another thread taking the slot.
@@ -194,22 +197,33 @@ _Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
  */
 #define CW_RSS_BATCH 15
 
-/* The fast path; when it does not apply, *@sum is the anon sum if it read it (else -1). */
-static __always_inline bool rss_skip(struct mm_struct *mm, long *sum)
+/* @mm's anon counter as this CPU sees it: the central count and this CPU's part. */
+static __always_inline void rss_here(struct mm_struct *mm, __u32 cpu, __s64 *count, __s32 *delta)
 {
-	__u32 zero = 0;
-	struct cw_pgslot *p;
+	struct percpu_counter *pc = &mm->rss_stat[CW_RSS_ANON];
 
-	if (cfg_heap_sample || !cw_pcpu_known)
+	*count = pc->count;
+	*delta = read_s32((__u64)pc->counters + cw_pcpu_off[cpu & (CW_RSS_MAX_CPUS - 1)]);
+}
+
+/* The fast path: true when this event's page was left on this CPU's slot. */
+static __always_inline bool rss_skip(struct mm_struct *mm)
+{
+	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
+	struct cw_pgslot *p;
+	__s64 count;
+	__s32 delta;
+
+	if (cfg_heap_sample || !cw_pcpu_known || cpu >= cfg_rss_cpus)
 		return false;
 	p = bpf_map_lookup_elem(&cw_pgslot, &zero);
 	if (!p || p->rss_mm != ptr_offset(mm) || p->rss_tid != (__u32)bpf_get_current_pid_tgid() ||
 	    p->rss_n >= CW_RSS_BATCH)
 		return false;
-	*sum = rss_sum(mm, CW_RSS_ANON);
-	if ((__u64)*sum != p->rss_last + (1ULL << CW_PAGE_SHIFT))
+	rss_here(mm, cpu, &count, &delta);
+	if (count != p->rss_count || delta != p->rss_delta + 1)
 		return false;
-	p->rss_last = *sum;
+	p->rss_delta = delta;
 	if (!p->rss_n++)
 		__sync_fetch_and_add(&cw_rss_waiting_slots, 1);
 	return true;
@@ -267,10 +281,11 @@ static __always_inline long rss_batch_start(struct cw_stats *s, struct cw_thread
 	cw_rss_settle_thread(raw, s, tgid);
 	if (raw)
 		raw->rss_cpu = cpu + 1;
-	p->rss_mm = mmk;
+	/* this CPU's part of the counter is read where the pcpu offsets are known */
+	p->rss_mm = cw_pcpu_known && cpu < cfg_rss_cpus ? mmk : 0;
 	p->rss_tid = tid;
 	p->rss_tgid = tgid;
-	p->rss_last = sum;
+	rss_here(mm, cpu, &p->rss_count, &p->rss_delta);
 	away = rss_waiting(mmk, cpu);
 	return sum > (long)away ? sum - (long)away : 0;
 }
@@ -325,8 +340,7 @@ static __always_inline int rss_update(void *ctx, __u32 mm_id, int member, long s
 		tgid = otgid;
 	}
 	if (mm) {
-		if (size < 0 || m != CW_RSS_ANON)	/* else the fast path read it */
-			size = rss_sum(mm, member);
+		size = rss_sum(mm, member);
 		/* reclaim, khugepaged: faults waiting on slots are not in the figures yet */
 		if (!curr && m == CW_RSS_ANON && !cfg_heap_sample)
 			size -= rss_waiting(ptr_offset(mm), CW_RSS_MAX_CPUS);
@@ -384,12 +398,11 @@ SEC("tp_btf/rss_stat")
 int BPF_PROG(tp_rss_stat_btf, struct mm_struct *mm, int member)
 {
 	bool curr = bpf_get_current_task_btf()->mm == mm;
-	long sum = -1;
 
-	if (curr && member == CW_RSS_ANON && rss_skip(mm, &sum))
+	if (curr && member == CW_RSS_ANON && rss_skip(mm))
 		return 0;
 	/* the mm's id (mm_hash) is worked out only for a target's events */
-	return rss_update(ctx, 0, member, sum, curr, mm);
+	return rss_update(ctx, 0, member, -1, curr, mm);
 }
 
 /*
