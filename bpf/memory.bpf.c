@@ -182,10 +182,11 @@ _Static_assert((CW_RSS_NR & (CW_RSS_NR - 1)) == 0, "rss members index by mask");
  * in) leaves the page on the CPU's slot (cw_pgslot), up to CW_RSS_BATCH of
  * them. Other CPUs' parts are not read: the target's other threads fault
  * there and account for their own pages, so two threads faulting at once
- * each keep batching, each charged its own pages. They are applied, as that many pages, by the next
- * rss_update of the thread here (every CW_RSS_BATCH-th fault, or the first
- * that is not one page up), when it enters or leaves an instance
- * (cw_inst_enter), when it exits, and by another thread taking the slot.
+ * each keep batching, each charged its own pages. They are applied, as that
+ * many pages, by the next rss_update of the thread here (every
+ * CW_RSS_BATCH-th fault, or the first that is not one page up), when it
+ * enters or leaves an instance (cw_inst_enter), when it exits, and by
+ * another thread taking the slot.
  * Meanwhile an rss_update elsewhere counts them out of the sum it reads
  * (rss_waiting), so they are charged once, to the thread that made them.
  * So a target's figures trail its counter by at most CW_RSS_BATCH pages a
