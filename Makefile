@@ -49,7 +49,7 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(OUT)/fixtures/%,$(wildcard tests/fix
 all: $(OUT)/cwatch $(FIXTURES) $(OUT)/gosym_dump $(OUT)/sym_dump
 
 deps:
-	$(Q)bash scripts/deps.sh
+	$(Q)bash scripts/deps.sh $(DEPS_FLAGS)
 
 $(OUT) $(OUT)/bpf $(OUT)/user $(OUT)/san $(OUT)/san/tests $(OUT)/fixtures:
 	$(Q)mkdir -p $@
@@ -175,8 +175,9 @@ soak: deps all
 demo: deps all
 	$(Q)bash scripts/demo.sh $(OUT)
 
+# make bench also installs what it measures cwatch against (bpftrace)
+bench: DEPS_FLAGS = --bench
 bench: deps all
-	$(Q)bash scripts/deps.sh --bench
 	$(Q)bash scripts/bench.sh $(OUT)
 
 lint: all

@@ -150,6 +150,12 @@ static __always_inline __s32 read_s32(__u64 addr)
 	return r->refs.counter;
 }
 
+/* CPU @cpu's part of a percpu_counter whose per-CPU array is at @counters. */
+static __always_inline __s32 pcpu_part(__u64 counters, __u32 cpu)
+{
+	return read_s32(counters + cw_pcpu_off[cpu & (CW_RSS_MAX_CPUS - 1)]);
+}
+
 static __always_inline long rss_sum(struct mm_struct *mm, int member)
 {
 	struct percpu_counter *pc;
@@ -167,7 +173,7 @@ static __always_inline long rss_sum(struct mm_struct *mm, int member)
 	if (!cw_pcpu_known && pcpu_learn())
 		return sum > 0 ? sum << 12 : 0;	/* the global count alone */
 	for (__u32 cpu = 0; cpu < CW_RSS_MAX_CPUS && cpu < cfg_rss_cpus; cpu++)
-		sum += read_s32(counters + cw_pcpu_off[cpu]);
+		sum += pcpu_part(counters, cpu);
 	return sum > 0 ? sum << 12 : 0;
 }
 
@@ -204,10 +210,15 @@ static __always_inline void rss_here(struct mm_struct *mm, __u32 cpu, __s64 *cou
 	struct percpu_counter *pc = &mm->rss_stat[CW_RSS_ANON];
 
 	*count = pc->count;
-	*delta = read_s32((__u64)pc->counters + cw_pcpu_off[cpu & (CW_RSS_MAX_CPUS - 1)]);
+	*delta = pcpu_part((__u64)pc->counters, cpu);
 }
 
-/* The fast path: true when this event's page was left on this CPU's slot. */
+/*
+ * The fast path: true when this event's page was left on this CPU's slot.
+ * Whether a slot may batch at all is decided once, where a full update makes
+ * it the thread's (rss_batch_start: rss_mm stays 0 where this CPU's part
+ * cannot be read); --heap never makes one.
+ */
 static __always_inline bool rss_skip(struct mm_struct *mm)
 {
 	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
@@ -215,7 +226,7 @@ static __always_inline bool rss_skip(struct mm_struct *mm)
 	__s64 count;
 	__s32 delta;
 
-	if (cfg_heap_sample || !cw_pcpu_known || cpu >= cfg_rss_cpus)
+	if (cfg_heap_sample)
 		return false;
 	p = bpf_map_lookup_elem(&cw_pgslot, &zero);
 	if (!p || p->rss_mm != ptr_offset(mm) || p->rss_tid != (__u32)bpf_get_current_pid_tgid() ||
