@@ -7,28 +7,49 @@
 
 #include "json.h"
 
+/*
+ * Room for @n more bytes and the NUL after them: where they go, or NULL
+ * when out of memory (b.oom set, nothing written).
+ */
+static inline char *room(struct json *j, size_t n)
+{
+	if (__builtin_expect(j->b.len + n + 1 > j->b.cap, 0) && util__sbuf_reserve(&j->b, n))
+		return NULL;
+	return j->b.buf + j->b.len;
+}
+
+/* The @n bytes written at room()'s pointer are in, NUL after them. */
+static inline void wrote(struct json *j, size_t n)
+{
+	j->b.len += n;
+	j->b.buf[j->b.len] = '\0';
+}
+
 /* Append @n bytes. Most are a few bytes: copied inline, not through memcpy's call. */
 static inline void put(struct json *j, const char *s, size_t n)
 {
-	char *d;
+	char *d = room(j, n);
 
-	if (__builtin_expect(j->b.len + n + 1 > j->b.cap, 0) && util__sbuf_reserve(&j->b, n))
+	if (!d)
 		return;
-	d = j->b.buf + j->b.len;
 	if (n <= 16) {
 		for (size_t i = 0; i < n; i++)
 			d[i] = s[i];
 	} else {
 		memcpy(d, s, n);
 	}
-	j->b.len += n;
-	d[n] = '\0';
+	wrote(j, n);
 }
 
 static void puts_(struct json *j, const char *s)
 {
 	put(j, s, strlen(s));
 }
+
+/* Bytes a JSON string carries as they are: printable ASCII but '"' and '\\', and UTF-8. */
+static const unsigned char plain[256] = {
+	[0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1, [0x80 ... 0xff] = 1,
+};
 
 /* Write @s as a JSON string: quotes, escapes, control characters as \u00XX. */
 static void put_string(struct json *j, const char *s)
@@ -41,7 +62,7 @@ static void put_string(struct json *j, const char *s)
 		char esc[8];
 
 		/* characters that go as they are, in one copy */
-		while (*p >= 0x20 && *p != 0x7f && *p != '"' && *p != '\\')
+		while (plain[*p])
 			p++;
 		if (p > run)
 			put(j, (const char *)run, (size_t)(p - run));
@@ -62,30 +83,74 @@ static void put_string(struct json *j, const char *s)
 	put(j, "\"", 1);
 }
 
-/* Write @v in decimal. */
+/* Decimal digits of @v. */
+static inline size_t ndigits(uint64_t v)
+{
+	size_t n = 1;
+
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
+/* Write @v in decimal, two digits a step from the last. */
 static void put_u64(struct json *j, uint64_t v)
 {
-	char b[24];
-	size_t i = sizeof(b);
+	static const char pairs[201] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	size_t n = ndigits(v);
+	char *d = room(j, n), *p;
 
-	do {
-		b[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	put(j, b + i, sizeof(b) - i);
+	if (!d)
+		return;
+	p = d + n;
+	while (v >= 100) {
+		const char *two = pairs + v % 100 * 2;
+
+		v /= 100;
+		*--p = two[1];
+		*--p = two[0];
+	}
+	if (v >= 10) {
+		*--p = pairs[v * 2 + 1];
+		*--p = pairs[v * 2];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	wrote(j, n);
 }
 
 /* Separator and key before a member. */
 static void member(struct json *j, const char *key)
 {
+	size_t k = key ? strlen(key) : 0;
+	char *d = room(j, k + 4), *p;
+
+	if (!d)
+		return;
+	p = d;
 	if (!j->first)
-		put(j, ",", 1);
+		*p++ = ',';
 	j->first = 0;
 	if (key) {	/* keys are cwatch's own names: nothing to escape */
-		put(j, "\"", 1);
-		put(j, key, strlen(key));
-		put(j, "\":", 2);
+		*p++ = '"';
+		for (size_t i = 0; i < k; i++)
+			*p++ = key[i];
+		*p++ = '"';
+		*p++ = ':';
 	}
+	wrote(j, (size_t)(p - d));
 }
 
 void json__init(struct json *j)

@@ -84,3 +84,25 @@ TEST(json_numbers_read_as_printf_would)
 	}
 	json__free(&j);
 }
+
+/* Integers are written two digits a step: every digit count, at both ends, reads as printf's. */
+TEST(json_integers_of_every_length_read_as_printf_would)
+{
+	char want[64];
+	struct json j;
+	uint64_t p = 1;
+
+	json__init(&j);
+	for (int d = 0; d < 20; d++, p *= 10) {
+		const uint64_t vals[] = { p - 1, p, p + 1, p * 9 + 7, p * 5 };
+
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			json__reset(&j);
+			json__u64(&j, "u", vals[i]);
+			json__end(&j);
+			snprintf(want, sizeof(want), "{\"u\":%llu}\n", (unsigned long long)vals[i]);
+			ASSERT_STREQ(json__text(&j), want);
+		}
+	}
+	json__free(&j);
+}
