@@ -135,6 +135,20 @@ def spawn_measured(argv, stdout_path, stderr_path, env=None):
     return os.waitstatus_to_exitcode(status), wall, cpu
 
 
+def go_bpftrace_note(by_id):
+    """A sentence on the gochain bpftrace comparison, if the run had one."""
+    bt, cw = by_id.get("gochain bpftrace track.bt+go.bt"), by_id.get("gochain")
+    if not bt or not cw:
+        return ""
+    return (f" bpftrace doing about the same (track.bt's tracepoints and go.bt: an entry "
+            f"uprobe on runtime.newproc1 keyed by the go statement's PC and an 8-frame user "
+            f"stack, one on runtime.goexit1, and cgo's C wrappers around malloc, entry and "
+            f"return, and free) costs {fmt_x(bt['ratio_median'])} against cwatch's "
+            f"{fmt_x(cw['ratio_median'])}: its goroutine ends take a trap each, which "
+            f"cwatch's reuse and sweep avoid, and its cgo allocation takes an entry and a "
+            f"return trap where cwatch's takes one.")
+
+
 def json_all_split(doc):
     """', of it X us user and Y us system a record' for the largest json-all capacity run."""
     rows = [r for r in (doc.get("capacity") or {}).get("runs", [])
@@ -296,6 +310,13 @@ class Bench:
             self.workloads.append(
                 {"id": "gochain --runtime none", "group": "gochain", "metric": "cpu",
                  "argv": gc_argv, "opts": ["--runtime", "none"]})
+            if "bpftrace" not in self.skip:
+                self.workloads.append(
+                    {"id": "gochain bpftrace track.bt+go.bt", "group": "gochain", "metric": "cpu",
+                     "argv": gc_argv, "opts": [], "monitor": "bpftrace",
+                     "script": self._go_script(os.path.join(self.fixtures, "gochain")),
+                     "script_label": "scripts/bench/track.bt with scripts/bench/go.bt appended",
+                     "pairs": bpf_pairs})
         if "hosts" not in self.skip:
             for host in ("wasmer_host", "wasmtime_host"):
                 exe = os.path.join(self.fixtures, host)
@@ -312,7 +333,9 @@ class Bench:
                     self.workloads.append(
                         {"id": f"{host} bpftrace track.bt", "group": host, "metric": "cpu",
                          "argv": argv, "opts": [], "monitor": "bpftrace",
-                         "script": self._host_script(host), "pairs": bpf_pairs})
+                         "script": self._host_script(host), "pairs": bpf_pairs,
+                         "script_label": "scripts/bench/track.bt with the runtime's instance "
+                                         "and call uprobes appended (HOST_UPROBES)"})
 
     def _host_script(self, host):
         """scripts/bench/track.bt plus the host runtime's uprobes, in tmp."""
@@ -352,6 +375,17 @@ tracepoint:kmem:rss_stat /@call_start[tid] && args->member == 1/
 }}
 """
         out = os.path.join(self.tmp, f"track-{host}.bt")
+        with open(out, "w") as f:
+            f.write(text)
+        return out
+
+    def _go_script(self, binary):
+        """scripts/bench/track.bt plus scripts/bench/go.bt for the Go binary, in tmp."""
+        with open(os.path.join(self.benchdir, "track.bt")) as f:
+            text = f.read()
+        with open(os.path.join(self.benchdir, "go.bt")) as f:
+            text += "\n" + f.read().replace("@GOBIN@", binary)
+        out = os.path.join(self.tmp, "track-gochain.bt")
         with open(out, "w") as f:
             f.write(text)
         return out
@@ -882,8 +916,9 @@ def summarize(w, pairs, base_cpu, base_dur):
         "id": w["id"],
         "metric": w["metric"],
         "monitor": w.get("monitor", "cwatch"),
-        "script": (os.path.relpath(w["script"]) if w.get("script", "").startswith("scripts/")
-                   else w.get("script")),
+        "script": w.get("script_label") or (os.path.relpath(w["script"])
+                                            if w.get("script", "").startswith("scripts/")
+                                            else w.get("script")),
         "target_ratio": w.get("target"),
         "cwatch_options": w["opts"],
         "cwatch_env": w.get("env", {}),
@@ -1179,7 +1214,7 @@ def write_md(path, doc):
              "Fabric invoke (a millisecond or more of gRPC, marshalling and ledger work) the "
              "same costs are about 1%. What would close it further on invokes this small: "
              "walking the creating stack once per go statement and creator frame rather "
-             "than per goroutine (a cache keyed by the first frames).")
+             "than per goroutine (a cache keyed by the first frames)." + go_bpftrace_note(by_id))
     why = sorted({x for w in doc["workloads"] for x in w.get("events_lost_why", [])})
     L.append("- Events lost in the paired cwatch runs (if any above), as cwatch's closing "
              "warning names them (record type and reason): " +
