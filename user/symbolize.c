@@ -6,6 +6,7 @@
  * through their pclntab, with file:line; JIT code through perf map files.
  * C++ and Rust names are demangled with libiberty.
  */
+#define _GNU_SOURCE	/* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -23,6 +24,7 @@
 #include "symbolize.h"
 
 #define BUILD_ID_LEN 41		/* 20 bytes as hex, the usual; longer ones are cut */
+#define PENDING_MAX 64		/* binaries whose symbols wait for a first lookup, at most */
 
 struct sym {
 	__u64 addr, size;
@@ -42,6 +44,14 @@ struct binary {
 	int nseg;
 	struct gosym *go;	/* a Go binary's pclntab, or NULL */
 	bool dead;		/* no process maps it any more: its slot is free */
+	/*
+	 * Symbols and segments are read at the first lookup (binary_load):
+	 * until then the file and the root it was mapped from stay open, so a
+	 * target that exited, or a file deleted or replaced, still reads as mapped.
+	 */
+	bool pending;
+	int fd, rootfd;		/* the file; the target's root directory (O_PATH) or -1 */
+	char *orig;		/* the path the target mapped it as */
 };
 
 /* What a mapping maps (device and inode as /proc/PID/maps says), and its binary. */
@@ -85,7 +95,7 @@ struct proc_maps {
 
 struct symbolizer {
 	struct binary *bin;
-	size_t nbin;
+	size_t nbin, npending;
 	struct bkey *key;
 	size_t nkey;
 	struct proc_maps *proc;
@@ -106,14 +116,14 @@ static void perf_map_clear(struct perf_map *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void binary_clear(struct binary *b);
+static void binary_clear(struct symbolizer *s, struct binary *b);
 
 void symbolize__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nbin; i++)
-		binary_clear(&s->bin[i]);
+		binary_clear(s, &s->bin[i]);
 	for (size_t i = 0; i < s->nkey; i++)
 		free(s->key[i].name);
 	for (size_t i = 0; i < s->nproc; i++) {
@@ -313,13 +323,43 @@ static int key_add(struct symbolizer *s, dev_t dev, ino_t ino, const char *name,
 	return (int)s->nkey++;
 }
 
-static void binary_clear(struct binary *b)
+/* Close what a pending binary holds open; the symbols were not read. */
+static void binary_unpend(struct symbolizer *s, struct binary *b)
 {
+	if (!b->pending)
+		return;
+	close(b->fd);
+	if (b->rootfd >= 0)
+		close(b->rootfd);
+	free(b->orig);
+	b->orig = NULL;
+	b->pending = false;
+	s->npending--;
+}
+
+static void binary_clear(struct symbolizer *s, struct binary *b)
+{
+	binary_unpend(s, b);
 	for (size_t j = 0; j < b->nsym; j++)
 		free(b->sym[j].name);
 	free(b->sym);
 	gosym__close(b->go);
 	memset(b, 0, sizeof(*b));
+}
+
+/* Read @b's symbols and segments now if they wait for it. */
+static void binary_load(struct symbolizer *s, struct binary *b)
+{
+	char path[32], root[32];
+
+	if (!b->pending)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", b->fd);
+	/* a root that could not be opened: no such directory, debug files from ours */
+	snprintf(root, sizeof(root), b->rootfd >= 0 ? "/proc/self/fd/%d" : "/nonexistent",
+		 b->rootfd);
+	load_binary(b, root, b->orig, path);
+	binary_unpend(s, b);
 }
 
 void symbolize__forget(struct symbolizer *s, pid_t pid)
@@ -345,7 +385,7 @@ void symbolize__forget(struct symbolizer *s, pid_t pid)
 	for (size_t i = 0; i < s->nbin; i++) {
 		if (used[i] || s->bin[i].dead)
 			continue;
-		binary_clear(&s->bin[i]);
+		binary_clear(s, &s->bin[i]);
 		s->bin[i].dead = true;
 		for (size_t k = 0; k < s->nkey; k++)
 			if (s->key[k].bin == (int)i && s->key[k].name) {
@@ -407,11 +447,26 @@ static int key_get(struct symbolizer *s, pid_t pid, dev_t dev, ino_t ino, __u64 
 	nb = &s->bin[slot];
 	memset(nb, 0, sizeof(*nb));
 	memcpy(nb->build_id, id, sizeof(id));
-	load_binary(nb, root, file, path);
+	/*
+	 * The symbols wait for a first lookup: most binaries are never asked
+	 * for (libc's, with its debug file, took 2-3 ms of CPU just as a
+	 * launched target started). Past PENDING_MAX open binaries, now.
+	 */
+	nb->fd = s->npending < PENDING_MAX ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	nb->orig = nb->fd >= 0 ? strdup(file) : NULL;
+	if (nb->orig) {
+		nb->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		nb->pending = true;
+		s->npending++;
+	} else {
+		if (nb->fd >= 0)
+			close(nb->fd);
+		load_binary(nb, root, file, path);
+	}
 	nb->go = gosym__open(path); /* NULL (ENOENT) for all but Go binaries */
 	k = key_add(s, dev, ino, base, (int)slot);
 	if (k < 0) {
-		binary_clear(nb);
+		binary_clear(s, nb);
 		nb->dead = true;
 	}
 	if (slot == s->nbin)
@@ -775,7 +830,7 @@ const char *symbolize__addr_inst(struct symbolizer *s, pid_t pid, __u64 addr, co
 
 	for (size_t i = 0; pm && i < pm->nmap; i++) {
 		const struct mapping *m = &pm->map[i];
-		const struct binary *b;
+		struct binary *b;
 		const struct bkey *k;
 		__u64 off;
 
@@ -790,6 +845,7 @@ const char *symbolize__addr_inst(struct symbolizer *s, pid_t pid, __u64 addr, co
 			return name_jit(pm, addr, inst, buf, len);
 		k = &s->key[m->key];
 		b = &s->bin[k->bin];
+		binary_load(s, b);
 		off = addr - m->start + m->pgoff;
 		for (int j = 0; j < b->nseg; j++) {
 			const struct seg *g = &b->seg[j];

@@ -546,6 +546,17 @@ def test_symbols_deleted_replaced_exited_binaries(env):
     assert d.maps(p3.pid) == 0
     assert d.binaries() == n, (d.binaries(), n)
     assert d.sym(p3.pid, fn3) == "hidden_static+0x0 (sym_same)"
+    # symbols are read at the first lookup: here only once the binary is
+    # deleted and its process gone, through the file kept open since the maps
+    # (while the others run: a freed inode's number could name a new file)
+    late = os.path.join(work, "sym_late")
+    shutil.copy(path, late)
+    said, p4 = start(late)
+    fn4 = int(said["fn"], 16)
+    assert d.maps(p4.pid) == 0
+    os.unlink(late)
+    stop(p4)
+    assert d.sym(p4.pid, fn4 + 3) == "hidden_static+0x3 (sym_late)"
     # exited: the mappings read while it lived still serve
     for q in (p, p2, p3):
         stop(q)
