@@ -949,7 +949,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct cw_prefix);
-	__uint(max_entries, 16);
+	__uint(max_entries, CW_FILE_ALLOW_MAX);
 } cw_file_allow SEC(".maps") __weak;
 
 /* When each (target, rule) last sent a stack copy with an alert. */

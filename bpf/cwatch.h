@@ -12,6 +12,7 @@
 
 #define CW_COMM_LEN 16
 #define CW_PATH_LEN 256
+#define CW_FILE_ALLOW_MAX 32	/* file.open allow-list: path prefixes, at most */
 
 /* Record types: explicit numbers, never reused. */
 enum cw_type {

@@ -170,7 +170,7 @@ static __always_inline int open_alert(void *ctx, const char *file, __u64 flags)
 		}
 		if (!dots) {
 			ac.path = path;
-			bpf_loop(16, allow_one, &ac, 0);
+			bpf_loop(CW_FILE_ALLOW_MAX, allow_one, &ac, 0);
 			if (ac.allowed)
 				return 0;
 		}

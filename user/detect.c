@@ -92,6 +92,8 @@ void detect__defaults(struct detect_rules *r)
 		"/proc/thread-self/", "/sys/kernel/mm/transparent_hugepage/",
 		"/sys/devices/system/cpu/", "/sys/fs/cgroup/", "/dev/null", "/dev/urandom",
 		"/dev/random",
+		/* glibc's malloc, before it gives a heap's top back (heap trimming) */
+		"/proc/sys/vm/overcommit_memory",
 	};
 	static const enum detect_severity sev[DETECT_NR] = {
 		[CW_RULE_SPAWN] = DETECT_HIGH, [CW_RULE_EXEC] = DETECT_HIGH,

@@ -34,7 +34,7 @@ enum detect_severity {
 	DETECT_CRITICAL = 4,
 };
 
-#define DETECT_PREFIXES 16
+#define DETECT_PREFIXES CW_FILE_ALLOW_MAX
 #define DETECT_PREFIX_LEN 60	/* keep in sync with struct cw_prefix */
 #define DETECT_NETS 16
 

@@ -443,7 +443,7 @@ int probes__set_match(struct probes *p, const struct target_match *m)
 int probes__set_file_allow(struct probes *p, const char (*prefix)[60], int n)
 {
 	/* entries past @n are cleared: the kernel side stops at the first empty one */
-	for (__u32 i = 0; i < 16; i++) {
+	for (__u32 i = 0; i < CW_FILE_ALLOW_MAX; i++) {
 		struct { __u32 len; char p[60]; } v = {};
 
 		if ((int)i < n) {
