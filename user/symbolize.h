@@ -4,8 +4,9 @@
  * mapped binary's ELF function symbols (.symtab, .dynsym, a debug file,
  * MiniDebugInfo) and a Go binary's pclntab, loaded once per binary (device
  * and inode, shared by build-id; a deleted or replaced file is read through
- * /proc/PID/map_files) and kept after the target exits; JIT code from perf
- * map files.
+ * /proc/PID/map_files; the ELF symbols at the first lookup, the file held
+ * open until then) and kept after the target exits; JIT code from perf map
+ * files.
  */
 #ifndef CW_SYMBOLIZE_H
 #define CW_SYMBOLIZE_H
