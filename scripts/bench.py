@@ -135,6 +135,15 @@ def spawn_measured(argv, stdout_path, stderr_path, env=None):
     return os.waitstatus_to_exitcode(status), wall, cpu
 
 
+def uprobe_share(by_id):
+    """' (about N.NNNx on wasmer_host in this run)': with uprobes less tracepoints alone."""
+    full, none = by_id.get("wasmer_host"), by_id.get("wasmer_host --runtime none")
+    if not full or not none:
+        return ""
+    return (f" (about {full['ratio_median'] - none['ratio_median']:.3f}x on wasmer_host in "
+            "this run)")
+
+
 def go_bpftrace_note(by_id):
     """A sentence on the gochain bpftrace comparison, if the run had one."""
     bt, cw = by_id.get("gochain bpftrace track.bt+go.bt"), by_id.get("gochain")
@@ -1180,7 +1189,7 @@ def write_md(path, doc):
              + ("; ".join(host_split) + "." if host_split else "")
              + fault_note +
              " Against a contract call of a millisecond the same costs are a few percent. "
-             "What is left on calls this small is the uprobes (about 0.075x on wasmer_host) "
+             "What is left on calls this small is the uprobes" + uprobe_share(by_id) + " "
              "and the two fault programs' dispatch. What would take more off: fewer traps a "
              "call, such as the memory-role probes detached once each instance's linear "
              "memory is known (2,000 of the 7,012 probe entries; they fire on the host's own "
@@ -1219,6 +1228,14 @@ def write_md(path, doc):
     L.append("- Events lost in the paired cwatch runs (if any above), as cwatch's closing "
              "warning names them (record type and reason): " +
              ("; ".join(f"`{x}`" for x in why[:6]) if why else "none named") + ".")
+    L.append("- mallocbench, both variants: the work is 0.07-0.1 s on two threads, one a CPU, "
+             "so any CPU cwatch itself takes while it runs lengthens it. cwatch used to "
+             "read the symbols of every binary a launched target maps when it first saw the "
+             "target (libc's from its debug file: 2-3 ms), and glibc's free, before it trims "
+             "a thread's heap, opens /proc/sys/vm/overcommit_memory, which raised a file.open "
+             "alert whose stack needed those symbols. Symbols are now read at the first frame "
+             "that needs them and that open is on the default allow-list: cwatch's samples "
+             "while mallocbench ran (perf, 5 kHz, 3 runs) went from 16-22 to 3-7.")
     L.append("- mallocbench-leak10, default mode: its two threads leak 1% of 2 M blocks, "
              "about 10,600 page faults and, as glibc grows the threads' arenas a page or a "
              "few at a time, 10,500 mprotect calls in 0.1 s. mprotect used to save its "
