@@ -46,12 +46,12 @@ struct binary {
 	bool dead;		/* no process maps it any more: its slot is free */
 	/*
 	 * Symbols and segments are read at the first lookup (binary_load):
-	 * until then the file and the root it was mapped from stay open, so a
-	 * target that exited, or a file deleted or replaced, still reads as mapped.
+	 * until then (orig set) the file and the root it was mapped from stay
+	 * open, so a target that exited, or a file deleted or replaced, still
+	 * reads as mapped.
 	 */
-	bool pending;
+	char *orig;		/* the path the target mapped it as; NULL once read */
 	int fd, rootfd;		/* the file; the target's root directory (O_PATH) or -1 */
-	char *orig;		/* the path the target mapped it as */
 };
 
 /* What a mapping maps (device and inode as /proc/PID/maps says), and its binary. */
@@ -95,7 +95,7 @@ struct proc_maps {
 
 struct symbolizer {
 	struct binary *bin;
-	size_t nbin, npending;
+	size_t nbin;
 	struct bkey *key;
 	size_t nkey;
 	struct proc_maps *proc;
@@ -116,14 +116,14 @@ static void perf_map_clear(struct perf_map *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void binary_clear(struct symbolizer *s, struct binary *b);
+static void binary_clear(struct binary *b);
 
 void symbolize__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nbin; i++)
-		binary_clear(s, &s->bin[i]);
+		binary_clear(&s->bin[i]);
 	for (size_t i = 0; i < s->nkey; i++)
 		free(s->key[i].name);
 	for (size_t i = 0; i < s->nproc; i++) {
@@ -323,23 +323,31 @@ static int key_add(struct symbolizer *s, dev_t dev, ino_t ino, const char *name,
 	return (int)s->nkey++;
 }
 
-/* Close what a pending binary holds open; the symbols were not read. */
-static void binary_unpend(struct symbolizer *s, struct binary *b)
+/* Close what a binary whose symbols wait holds open. */
+static void binary_unpend(struct binary *b)
 {
-	if (!b->pending)
+	if (!b->orig)
 		return;
 	close(b->fd);
 	if (b->rootfd >= 0)
 		close(b->rootfd);
 	free(b->orig);
 	b->orig = NULL;
-	b->pending = false;
-	s->npending--;
 }
 
-static void binary_clear(struct symbolizer *s, struct binary *b)
+/* Binaries whose symbols wait for a first lookup. */
+static size_t npending(const struct symbolizer *s)
 {
-	binary_unpend(s, b);
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nbin; i++)
+		n += s->bin[i].orig != NULL;
+	return n;
+}
+
+static void binary_clear(struct binary *b)
+{
+	binary_unpend(b);
 	for (size_t j = 0; j < b->nsym; j++)
 		free(b->sym[j].name);
 	free(b->sym);
@@ -348,18 +356,18 @@ static void binary_clear(struct symbolizer *s, struct binary *b)
 }
 
 /* Read @b's symbols and segments now if they wait for it. */
-static void binary_load(struct symbolizer *s, struct binary *b)
+static void binary_load(struct binary *b)
 {
 	char path[32], root[32];
 
-	if (!b->pending)
+	if (!b->orig)
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", b->fd);
 	/* a root that could not be opened: no such directory, debug files from ours */
 	snprintf(root, sizeof(root), b->rootfd >= 0 ? "/proc/self/fd/%d" : "/nonexistent",
 		 b->rootfd);
 	load_binary(b, root, b->orig, path);
-	binary_unpend(s, b);
+	binary_unpend(b);
 }
 
 void symbolize__forget(struct symbolizer *s, pid_t pid)
@@ -385,7 +393,7 @@ void symbolize__forget(struct symbolizer *s, pid_t pid)
 	for (size_t i = 0; i < s->nbin; i++) {
 		if (used[i] || s->bin[i].dead)
 			continue;
-		binary_clear(s, &s->bin[i]);
+		binary_clear(&s->bin[i]);
 		s->bin[i].dead = true;
 		for (size_t k = 0; k < s->nkey; k++)
 			if (s->key[k].bin == (int)i && s->key[k].name) {
@@ -452,12 +460,10 @@ static int key_get(struct symbolizer *s, pid_t pid, dev_t dev, ino_t ino, __u64 
 	 * for (libc's, with its debug file, took 2-3 ms of CPU just as a
 	 * launched target started). Past PENDING_MAX open binaries, now.
 	 */
-	nb->fd = s->npending < PENDING_MAX ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	nb->fd = npending(s) < PENDING_MAX ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	nb->orig = nb->fd >= 0 ? strdup(file) : NULL;
 	if (nb->orig) {
 		nb->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		nb->pending = true;
-		s->npending++;
 	} else {
 		if (nb->fd >= 0)
 			close(nb->fd);
@@ -466,7 +472,7 @@ static int key_get(struct symbolizer *s, pid_t pid, dev_t dev, ino_t ino, __u64 
 	nb->go = gosym__open(path); /* NULL (ENOENT) for all but Go binaries */
 	k = key_add(s, dev, ino, base, (int)slot);
 	if (k < 0) {
-		binary_clear(s, nb);
+		binary_clear(nb);
 		nb->dead = true;
 	}
 	if (slot == s->nbin)
@@ -845,7 +851,7 @@ const char *symbolize__addr_inst(struct symbolizer *s, pid_t pid, __u64 addr, co
 			return name_jit(pm, addr, inst, buf, len);
 		k = &s->key[m->key];
 		b = &s->bin[k->bin];
-		binary_load(s, b);
+		binary_load(b);
 		off = addr - m->start + m->pgoff;
 		for (int j = 0; j < b->nseg; j++) {
 			const struct seg *g = &b->seg[j];
