@@ -151,11 +151,11 @@ def go_bpftrace_note(by_id):
         return ""
     return (f" bpftrace doing about the same (track.bt's tracepoints and go.bt: an entry "
             f"uprobe on runtime.newproc1 keyed by the go statement's PC and an 8-frame user "
-            f"stack, one on runtime.goexit1, and cgo's C wrappers around malloc, entry and "
-            f"return, and free) costs {fmt_x(bt['ratio_median'])} against cwatch's "
-            f"{fmt_x(cw['ratio_median'])}: its goroutine ends take a trap each, which "
-            f"cwatch's reuse and sweep avoid, and its cgo allocation takes an entry and a "
-            f"return trap where cwatch's takes one.")
+            f"stack, one on runtime.goexit1, and entry probes on cgo's C wrappers around "
+            f"malloc and free, counting calls and bytes asked for; no return probe, so not "
+            f"live bytes by site as cwatch keeps) costs {fmt_x(bt['ratio_median'])} against "
+            f"cwatch's {fmt_x(cw['ratio_median'])}: its goroutine ends take a trap each, "
+            f"which cwatch's reuse and sweep avoid.")
 
 
 def json_all_split(doc):
@@ -350,9 +350,7 @@ class Bench:
         """scripts/bench/track.bt plus the host runtime's uprobes, in tmp."""
         kind, create, destroy, call = HOST_UPROBES[host]
         path = os.path.join(self.fixtures, "libwasmer.so" if kind == "lib" else host)
-        with open(os.path.join(self.benchdir, "track.bt")) as f:
-            text = f.read()
-        text += f"""
+        return self._track_script(host, f"""
 // appended by scripts/bench.py for {host}: the runtime's instances and calls
 uprobe:{path}:{create} /@tracked[pid]/
 {{
@@ -382,19 +380,18 @@ tracepoint:kmem:rss_stat /@call_start[tid] && args->member == 1/
 	// resident anon changes while a call runs: what cwatch charges to it
 	@in_call_rss_changes[pid] = count();
 }}
-"""
-        out = os.path.join(self.tmp, f"track-{host}.bt")
-        with open(out, "w") as f:
-            f.write(text)
-        return out
+""")
 
     def _go_script(self, binary):
         """scripts/bench/track.bt plus scripts/bench/go.bt for the Go binary, in tmp."""
-        with open(os.path.join(self.benchdir, "track.bt")) as f:
-            text = f.read()
         with open(os.path.join(self.benchdir, "go.bt")) as f:
-            text += "\n" + f.read().replace("@GOBIN@", binary)
-        out = os.path.join(self.tmp, "track-gochain.bt")
+            return self._track_script("gochain", "\n" + f.read().replace("@GOBIN@", binary))
+
+    def _track_script(self, name, extra):
+        """scripts/bench/track.bt with @extra appended, written to tmp as track-@name.bt."""
+        with open(os.path.join(self.benchdir, "track.bt")) as f:
+            text = f.read() + extra
+        out = os.path.join(self.tmp, f"track-{name}.bt")
         with open(out, "w") as f:
             f.write(text)
         return out
